@@ -1,0 +1,64 @@
+# A thin front for meson. Every target first installs what is missing (scripts/deps).
+#   make demo      testbed up, the paper's workload, live capture, testbed down
+#   make check     ASan+UBSan build + TSan build, every test, closing 'N passed, N failed'
+#   make bench     every benchmark (bench/*/run);  make bench-NAME  one of them
+#   make install   library (shared + static), headers, mqcap.pc, tools, man pages
+#   make fuzz      libFuzzer builds of tests/fuzz (clang), each run for FUZZ_SECONDS
+SHELL := /bin/bash
+BUILD := build
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+BENCHES := $(patsubst bench/%/run,%,$(wildcard bench/*/run))
+
+.PHONY: all deps deps-bench build demo check bench install fuzz clean $(addprefix bench-,$(BENCHES))
+
+all: build
+
+deps:
+	@scripts/deps
+
+deps-bench:
+	@scripts/deps --bench
+
+# The release-style tree: demo, benchmarks and install use it.
+$(BUILD)/build.ninja: | deps
+	@meson setup $(BUILD) --prefix=$(PREFIX) -Dwerror=true >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD)
+
+# Tests run on an ASan+UBSan tree; the lock-free code runs again under ThreadSanitizer.
+$(BUILD)/asan/build.ninja: | deps
+	@meson setup $(BUILD)/asan -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dwerror=true -Dbench=false >/dev/null
+
+$(BUILD)/tsan/build.ninja: | deps
+	@meson setup $(BUILD)/tsan -Db_sanitize=thread -Db_lundef=false -Dtsan_only=true \
+		-Dwerror=true -Dbench=false >/dev/null
+
+check: deps $(BUILD)/asan/build.ninja $(BUILD)/tsan/build.ninja
+	@ninja -C $(BUILD)/asan
+	@ninja -C $(BUILD)/tsan
+	@rc=0; \
+	meson test -C $(BUILD)/asan --print-errorlogs --num-processes 2 || rc=1; \
+	scripts/tsan-run meson test -C $(BUILD)/tsan --print-errorlogs --suite stress || rc=1; \
+	scripts/test-summary $(BUILD)/asan $(BUILD)/tsan || rc=1; \
+	exit $$rc
+
+demo: build
+	@scripts/demo $(BUILD)
+
+bench: deps-bench build
+	@for b in $(BENCHES); do echo "== bench/$$b"; BUILD=$(BUILD) bench/$$b/run || exit 1; done
+
+$(addprefix bench-,$(BENCHES)): bench-%: deps-bench build
+	@BUILD=$(BUILD) bench/$*/run
+
+install: build
+	@meson install -C $(BUILD)
+
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * mqcap.h - multi-queue packet capture: virtual capture devices and the capture handle.
+ *
+ * A capture name selects RX queues of one or more devices:
+ *
+ *     eth1            every RX queue of eth1
+ *     eth1@2          RX queue 2 only (a "virtual capture device")
+ *     eth1@0-3        queues 0..3;   eth1@1,5   queues 1 and 5
+ *     eth1,eth2@1     several devices, each with its own queue selection
+ *     packet:eth1     force a backend: packet: (AF_PACKET TPACKET_V3), xdp: (AF_XDP)
+ *     pcap:FILE       replay a pcap or pcapng file through the same API
+ *
+ * Error convention: functions returning int give 0 (or a count) on success and -errno on
+ * failure; mqcap_open() returns NULL and sets errno. Every failure leaves a human message:
+ * mqcap_errmsg(handle) for a handle, mqcap_last_error() (per thread) for a failed open.
+ * The library never prints.
+ *
+ * Thread-safety: one handle, one thread. A handle on several queues reads them all from the
+ * calling thread without locks; to use several threads, open one handle per queue (that is
+ * the paper's model: one virtual device per thread). Only mqcap_wake() may be called from
+ * another thread.
+ */
+#ifndef MQCAP_MQCAP_H
+#define MQCAP_MQCAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mqcap mqcap_t;
+
+/* Which kernel path carries packets to user space. */
+enum mqcap_backend {
+	MQCAP_BACKEND_AUTO = 0, /* AF_XDP where native XDP works, AF_PACKET elsewhere */
+	MQCAP_BACKEND_PACKET,   /* AF_PACKET, one TPACKET_V3 mmap ring per queue */
+	MQCAP_BACKEND_XDP,      /* AF_XDP, one XSK socket + UMEM per queue */
+	MQCAP_BACKEND_PCAP,     /* offline: a pcap/pcapng file */
+};
+
+enum mqcap_direction {
+	MQCAP_DIR_IN = 0, /* packets received on the device (the only ones that have an RX queue) */
+	MQCAP_DIR_OUT,
+	MQCAP_DIR_INOUT,
+};
+
+/* mqcap_opts.flags */
+#define MQCAP_F_PROMISC         (1u << 0) /* put the device in promiscuous mode while open */
+#define MQCAP_F_ZEROCOPY        (1u << 1) /* xdp: fail with -EOPNOTSUPP unless zero-copy works */
+#define MQCAP_F_BUSY_POLL       (1u << 2) /* xdp: prefer busy polling (SO_PREFER_BUSY_POLL) */
+#define MQCAP_F_NO_VLAN_RESTORE (1u << 3) /* packet: leave tags the kernel stripped out of the frame */
+#define MQCAP_F_XDP_GENERIC     (1u << 4) /* xdp: allow generic (skb) mode where it is correct */
+
+/*
+ * Options for mqcap_open(). Always initialise with MQCAP_OPTS() so that .sz is set: the
+ * library reads only the fields that existed in the caller's version of this struct, and
+ * fields added later default to zero.
+ */
+struct mqcap_opts {
+	size_t sz;                    /* sizeof(struct mqcap_opts) of the caller */
+	enum mqcap_backend backend;   /* default when the name has no prefix; AUTO if 0 */
+	uint32_t snaplen;             /* bytes captured per packet; 0 = 262144 */
+	uint32_t flags;               /* MQCAP_F_* */
+	enum mqcap_direction direction;
+	const char *filter;           /* tcpdump syntax; NULL or "" = everything */
+	uint32_t ring_bytes;          /* per-queue ring: packet: bytes of the TPACKET ring; 0 = default */
+	uint32_t ring_frames;         /* per-queue ring: xdp: frames in the UMEM / RX ring; 0 = default */
+	uint32_t busy_poll_budget;    /* xdp with MQCAP_F_BUSY_POLL; 0 = 64 */
+};
+
+#define MQCAP_OPTS(name, ...) \
+	struct mqcap_opts name = { .sz = sizeof(struct mqcap_opts), __VA_ARGS__ }
+
+/* mqcap_pkt.flags */
+#define MQCAP_PKT_TRUNCATED     (1u << 0) /* caplen < len */
+#define MQCAP_PKT_VLAN_RESTORED (1u << 1) /* a tag the kernel had stripped was put back */
+#define MQCAP_PKT_OUTGOING      (1u << 2) /* seen leaving the device (direction OUT/INOUT) */
+
+/*
+ * One received packet: a view into the backend's ring, valid until mqcap_release() or the
+ * next mqcap_recv_burst() on the same handle. Nothing is copied to produce it.
+ */
+struct mqcap_pkt {
+	const uint8_t *data; /* first byte of the Ethernet header */
+	uint32_t caplen;     /* bytes at data */
+	uint32_t len;        /* length on the wire */
+	uint64_t ts_ns;      /* CLOCK_REALTIME, nanoseconds */
+	uint16_t queue;      /* RX queue the packet arrived on */
+	uint16_t dev;        /* index of the device in the capture name (0 for the first) */
+	uint32_t flags;      /* MQCAP_PKT_* */
+};
+
+/*
+ * Counters, for one queue or summed over a handle. Every packet the kernel saw for the
+ * queue ends up in exactly one of: received (delivered to the caller, whether or not it
+ * passed the user-side filter), or one of the drop_* counters. Counters that a backend cannot
+ * know are zero, and mqcap_stats_has() says which ones are meaningful.
+ */
+struct mqcap_stats {
+	uint64_t received;        /* packets handed to the caller (after in-kernel filtering) */
+	uint64_t bytes;           /* wire bytes of those packets */
+	uint64_t filtered;        /* xdp: packets the user-side filter rejected (not in received) */
+	uint64_t kernel_seen;     /* xdp: packets the XDP program saw on this queue */
+	uint64_t drop_ring_full;  /* the socket's RX ring was full (TPACKET tp_drops, XSK rx_ring_full) */
+	uint64_t drop_fill_empty; /* xdp: no free UMEM frame (fill ring empty) */
+	uint64_t drop_no_socket;  /* xdp: redirect failed because no socket is bound */
+	uint64_t drop_invalid;    /* xdp: invalid descriptors / other kernel drops */
+	uint64_t passed_stack;    /* xdp: frames of this queue passed on to the network stack */
+};
+
+/*
+ * Open a capture. name: see the grammar above. opts: may be NULL for defaults.
+ * Returns a handle, or NULL with errno set (ENODEV unknown device or queue, EINVAL malformed
+ * name or filter, EPERM missing privileges, EBUSY queue already captured by someone else,
+ * EOPNOTSUPP backend not usable here, ...) and the reason in mqcap_last_error().
+ * Nothing stays open or attached after a failed open.
+ */
+mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts);
+
+/* The message of the last failed mqcap_open() in this thread. Never NULL. */
+const char *mqcap_last_error(void);
+
+/*
+ * Receive up to max packets from the handle's queues (fairly, round robin) as views.
+ * Releases the views of the previous burst first. Waits up to timeout_ms for the first packet
+ * (0: do not wait, -1: forever). Returns the number of packets (> 0), 0 on timeout or when
+ * mqcap_wake() was called, -ENODATA at the end of an offline file, or another -errno
+ * (-ENETDOWN when a device went down; see mqcap_errmsg()).
+ */
+int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms);
+
+/* Give back the views of the last burst now, so the kernel can reuse their slots. */
+void mqcap_release(mqcap_t *c);
+
+/* Totals over all queues of the handle. Returns 0 or -errno. */
+int mqcap_stats(mqcap_t *c, struct mqcap_stats *st);
+
+/* Number of queues the handle reads; the i-th is described by mqcap_queue_info(). */
+unsigned mqcap_queue_count(const mqcap_t *c);
+
+struct mqcap_queue_info {
+	char dev_name[16];    /* device name (IFNAMSIZ) */
+	unsigned ifindex;
+	unsigned queue;       /* RX queue id on that device */
+	unsigned dev;         /* index of the device in the capture name */
+};
+
+/* Describe queue i (0 <= i < mqcap_queue_count()). Returns 0 or -EINVAL. */
+int mqcap_queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info);
+
+/* Counters of queue i alone. Returns 0 or -errno. */
+int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st);
+
+/* The backend in use, for the user to see: "packet", "xdp (copy)", "xdp (zero-copy)", "pcap". */
+const char *mqcap_backend_name(const mqcap_t *c);
+
+/* A file descriptor that polls readable when any queue has packets (or after mqcap_wake()). */
+int mqcap_fd(const mqcap_t *c);
+
+/* Make a blocked mqcap_recv_burst() return 0 now. The one call that is safe from any thread. */
+void mqcap_wake(mqcap_t *c);
+
+/* The message describing the handle's last error. Never NULL. */
+const char *mqcap_errmsg(const mqcap_t *c);
+
+/* Close the handle: sockets, rings, programs attached for it. NULL is ignored. */
+void mqcap_close(mqcap_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MQCAP_MQCAP_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The shared command-line parsers: every tool's numbers, durations and CPU lists go here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cli.h"
+
+static void test_u64_suffixes(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(cli_parse_u64("300k", "--rate", &v), 0);
+	assert_int_equal(v, 300000);
+	assert_int_equal(cli_parse_u64("2M", "--rate", &v), 0);
+	assert_int_equal(v, 2000000);
+	assert_int_equal(cli_parse_u64("17", "--count", &v), 0);
+	assert_int_equal(v, 17);
+	assert_int_equal(cli_parse_u64("-1", "--count", &v), -1);
+	assert_int_equal(cli_parse_u64("12x", "--count", &v), -1);
+	assert_int_equal(cli_parse_u64("", "--count", &v), -1);
+	assert_int_equal(cli_parse_u64("99999999999999999999", "--count", &v), -1);
+}
+
+static void test_durations(void **state)
+{
+	uint64_t ms;
+
+	(void)state;
+	assert_int_equal(cli_parse_duration_ms("10", "-d", &ms), 0);
+	assert_int_equal(ms, 10000);
+	assert_int_equal(cli_parse_duration_ms("250ms", "-d", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(cli_parse_duration_ms("2m", "-d", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(cli_parse_duration_ms("3h", "-d", &ms), -1);
+}
+
+static void test_cpulist(void **state)
+{
+	cpu_set_t set;
+	int cpus[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	(void)state;
+	assert_int_equal(cli_parse_cpulist("0", "-g", &set), 1);
+	assert_true(CPU_ISSET(0, &set));
+	if (ncpu >= 2) {
+		assert_int_equal(cli_parse_cpulist("0-1", "-g", &set), 2);
+		assert_int_equal(cli_cpus_of(&set, cpus, 8), 2);
+		assert_int_equal(cpus[1], 1);
+		assert_int_equal(cli_parse_cpulist("1,0", "-g", &set), 2);
+	}
+	assert_int_equal(cli_parse_cpulist("4096", "-g", &set), -1); /* does not exist */
+	assert_int_equal(cli_parse_cpulist("1-0", "-g", &set), -1);  /* reversed range */
+	assert_int_equal(cli_parse_cpulist("0,,1", "-g", &set), -1);
+	assert_int_equal(cli_parse_cpulist("a", "-g", &set), -1);
+	assert_int_equal(cli_parse_cpulist("", "-g", &set), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_u64_suffixes),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_cpulist),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+_Noreturn void cli_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+int cli_parse_u64(const char *s, const char *what, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!s || !*s || *s == '-') {
+		cli_warn("%s: expected a non-negative number, got '%s'", what, s ? s : "");
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s) {
+		cli_warn("%s: expected a number, got '%s'", what, s);
+		return -1;
+	}
+	if (*end) {
+		if (!strcmp(end, "k") || !strcmp(end, "K"))
+			mult = 1000ull;
+		else if (!strcmp(end, "M"))
+			mult = 1000000ull;
+		else if (!strcmp(end, "G"))
+			mult = 1000000000ull;
+		else {
+			cli_warn("%s: unknown suffix '%s' in '%s' (use k, M or G)", what, end, s);
+			return -1;
+		}
+	}
+	if (v > UINT64_MAX / mult) {
+		cli_warn("%s: '%s' is too large", what, s);
+		return -1;
+	}
+	*out = v * mult;
+	return 0;
+}
+
+int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-') {
+		cli_warn("%s: expected a duration like 10s or 500ms, got '%s'", what, s ? s : "");
+		return -1;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0) {
+		cli_warn("%s: expected a duration like 10s or 500ms, got '%s'", what, s);
+		return -1;
+	}
+	if (!*end || !strcmp(end, "s"))
+		v *= 1000.0;
+	else if (!strcmp(end, "m"))
+		v *= 60000.0;
+	else if (strcmp(end, "ms")) {
+		cli_warn("%s: unknown unit '%s' in '%s' (use ms, s or m)", what, end, s);
+		return -1;
+	}
+	*ms = (uint64_t)v;
+	return 0;
+}
+
+int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	const char *p = s;
+
+	CPU_ZERO(set);
+	if (!s || !*s) {
+		cli_warn("%s: empty CPU list", what);
+		return -1;
+	}
+	while (*p) {
+		char *end;
+		long lo, hi;
+
+		errno = 0;
+		lo = strtol(p, &end, 10);
+		if (errno || end == p || lo < 0)
+			goto bad;
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtol(p, &end, 10);
+			if (errno || end == p || hi < lo)
+				goto bad;
+		}
+		if (hi >= ncpu) {
+			cli_warn("%s: CPU %ld does not exist (this machine has CPUs 0-%ld)", what, hi,
+				 ncpu - 1);
+			return -1;
+		}
+		for (long c = lo; c <= hi; c++)
+			CPU_SET((int)c, set);
+		if (*end == ',')
+			end++;
+		else if (*end)
+			goto bad;
+		p = end;
+	}
+	return CPU_COUNT(set);
+bad:
+	cli_warn("%s: malformed CPU list '%s' (expected e.g. 0-3,6)", what, s);
+	return -1;
+}
+
+int cli_cpus_of(const cpu_set_t *set, int *out, int max)
+{
+	int n = 0;
+
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, set))
+			out[n++] = c;
+	return n;
+}
+
+static atomic_int stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	/* A second Ctrl-C means the user has given up waiting for a clean stop. */
+	if (sig == SIGINT && atomic_load_explicit(&stop_flag, memory_order_relaxed))
+		_exit(130);
+	atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
+}
+
+void cli_stop_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool cli_stop_requested(void)
+{
+	return atomic_load_explicit(&stop_flag, memory_order_relaxed);
+}
+
+void cli_request_stop(void)
+{
+	atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
+}
+
+const char *cli_fmt_rate(double v, const char *unit, char *buf, unsigned len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.2f G%s", v / 1e9, unit);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2f M%s", v / 1e6, unit);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.2f k%s", v / 1e3, unit);
+	else
+		snprintf(buf, len, "%.0f %s", v, unit);
+	return buf;
+}
+
+uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -11,6 +11,7 @@
 #define MQCAP_SOURCE_INT_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mqcap/mqcap.h"
@@ -26,6 +27,8 @@ struct mqcap__reader {
 	unsigned ifindex;
 	unsigned queue;              /* RX queue id */
 	unsigned dev;                /* index of the device in the capture name */
+	bool first_of_dev;           /* first reader of its device: reports its outgoing frames
+				      * (direction OUT/INOUT), so that they are not repeated */
 	int fd;                      /* polls readable when packets wait; -1 if none */
 	void *priv;                  /* the backend's state */
 };

@@ -8,6 +8,9 @@
  *     eth1@2          RX queue 2 only (a "virtual capture device")
  *     eth1@0-3        queues 0..3;   eth1@1,5   queues 1 and 5
  *     eth1,eth2@1     several devices, each with its own queue selection
+ *                     (after '@', a ',' followed by a digit continues the queue list and
+ *                     anything else starts the next device: eth1@0,2,eth2 = queues 0 and 2
+ *                     of eth1, then all of eth2)
  *     packet:eth1     force a backend: packet: (AF_PACKET TPACKET_V3), xdp: (AF_XDP)
  *     pcap:FILE       replay a pcap or pcapng file through the same API
  *
@@ -66,8 +69,9 @@ struct mqcap_opts {
 	uint32_t flags;               /* MQCAP_F_* */
 	enum mqcap_direction direction;
 	const char *filter;           /* tcpdump syntax; NULL or "" = everything */
-	uint32_t ring_bytes;          /* per-queue ring: packet: bytes of the TPACKET ring; 0 = default */
-	uint32_t ring_frames;         /* per-queue ring: xdp: frames in the UMEM / RX ring; 0 = default */
+	uint32_t ring_bytes;          /* per-queue ring: packet: bytes of the TPACKET ring; 0 = 4 MiB */
+	uint32_t ring_frames;         /* per-queue ring: xdp: frames in the UMEM / RX ring, rounded up
+				       * to a power of two; 0 = 4096 (16 MiB of UMEM per queue) */
 	uint32_t busy_poll_budget;    /* xdp with MQCAP_F_BUSY_POLL; 0 = 64 */
 };
 
@@ -77,7 +81,8 @@ struct mqcap_opts {
 /* mqcap_pkt.flags */
 #define MQCAP_PKT_TRUNCATED     (1u << 0) /* caplen < len */
 #define MQCAP_PKT_VLAN_RESTORED (1u << 1) /* a tag the kernel had stripped was put back */
-#define MQCAP_PKT_OUTGOING      (1u << 2) /* seen leaving the device (direction OUT/INOUT) */
+#define MQCAP_PKT_OUTGOING      (1u << 2) /* seen leaving the device (direction OUT/INOUT);
+					   * reported once, on the device's first selected queue */
 
 /*
  * One received packet: a view into the backend's ring, valid until mqcap_release() or the
@@ -95,15 +100,18 @@ struct mqcap_pkt {
 
 /*
  * Counters, for one queue or summed over a handle. Every packet the kernel saw for the
- * queue ends up in exactly one of: received (delivered to the caller, whether or not it
- * passed the user-side filter), or one of the drop_* counters. Counters that a backend cannot
- * know are zero, and mqcap_stats_has() says which ones are meaningful.
+ * queue ends up in exactly one of: received (delivered to the caller), filtered (rejected
+ * by the user-side filter), or one of the drop_* counters. Counters that a backend cannot
+ * know stay zero; the meaningful ones: packet: received, bytes, filtered, kernel_seen,
+ * drop_ring_full; pcap: received, bytes, filtered, kernel_seen (records read); xdp: all.
  */
 struct mqcap_stats {
 	uint64_t received;        /* packets handed to the caller (after in-kernel filtering) */
 	uint64_t bytes;           /* wire bytes of those packets */
-	uint64_t filtered;        /* xdp: packets the user-side filter rejected (not in received) */
-	uint64_t kernel_seen;     /* xdp: packets the XDP program saw on this queue */
+	uint64_t filtered;        /* packets the user-side filter rejected (not in received): xdp,
+				   * pcap, and packet for frames whose VLAN tag was put back */
+	uint64_t kernel_seen;     /* xdp: packets the XDP program saw on this queue; packet: frames
+				   * the socket's kernel filter accepted (TPACKET tp_packets) */
 	uint64_t drop_ring_full;  /* the socket's RX ring was full (TPACKET tp_drops, XSK rx_ring_full) */
 	uint64_t drop_fill_empty; /* xdp: no free UMEM frame (fill ring empty) */
 	uint64_t drop_no_socket;  /* xdp: redirect failed because no socket is bound */
@@ -120,7 +128,8 @@ struct mqcap_stats {
  */
 mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts);
 
-/* The message of the last failed mqcap_open() in this thread. Never NULL. */
+/* The message of the last failure in this thread of a call that has no handle to keep it:
+ * mqcap_open(), and the handle-less helpers (napi.h, topo.h). Never NULL. */
 const char *mqcap_last_error(void);
 
 /*
@@ -128,7 +137,8 @@ const char *mqcap_last_error(void);
  * Releases the views of the previous burst first. Waits up to timeout_ms for the first packet
  * (0: do not wait, -1: forever). Returns the number of packets (> 0), 0 on timeout or when
  * mqcap_wake() was called, -ENODATA at the end of an offline file, or another -errno
- * (-ENETDOWN when a device went down; see mqcap_errmsg()).
+ * (-ENETDOWN when a device went down; see mqcap_errmsg(). xdp: a report, not an end: the
+ * handle stays usable and delivers again once the link is back up).
  */
 int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms);
 

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * run.h - the worker runtime: capture threads placed by the topology, calling you with bursts.
+ *
+ * Give it a capture name ("eth1", "eth1@0-3", "eth1,eth2") and a callback. It finds the
+ * queues, asks where each queue's kernel poller runs (threaded NAPI thread or IRQ), plans
+ * the threads with topo.h (or takes your CPU list), and runs:
+ *
+ *   direct mode (default): one worker thread per virtual capture device (one handle per queue,
+ *       the paper's hardware balancing), or several queues per worker when you ask for fewer
+ *       workers; each worker pinned, each calls the callback with the bursts of its handle.
+ *       The callback gets the backend's views: zero copy.
+ *   split mode (MQCAP_RUN_F_SPLIT, the paper's Setup C in user space): a poller thread per
+ *       queue receives bursts and hands them to consumer threads over SPSC rings (ring.h), so
+ *       analysis too heavy for the polling thread does not hold up the queue. Packets are
+ *       COPIED into the ring (up to slot_bytes each): a burst's views are only valid until
+ *       the next receive on the same handle, and holding them for the consumer would stop the
+ *       poller from receiving while the consumer works, which is the stall this mode exists to
+ *       avoid. A full ring drops the packet and counts it (drop_handoff).
+ *
+ * Stopping: mqcap_run_stop() from any thread or a signal handler; the callback returning
+ * non-zero; the end of an offline file (all workers done); or an error in a worker.
+ *
+ * Errors as in mqcap.h: int calls return 0 or -errno, mqcap_run_open() NULL + errno with the
+ * message in mqcap_last_error(), later failures in mqcap_run_errmsg(). The library never prints.
+ * Thread-safety: one controlling thread calls open/start/wait/close; stats may be read from
+ * any thread at any time (they are snapshots, refreshed by each worker about every 50 ms and
+ * exactly when it stops); mqcap_run_stop() from anywhere.
+ */
+#ifndef MQCAP_RUN_H
+#define MQCAP_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqcap/mqcap.h"
+#include "mqcap/topo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mqcap_run mqcap_run_t;
+
+/*
+ * Called by worker `worker` (0..workers-1; in split mode a consumer) with n >= 1 packets.
+ * The views are valid until the callback returns. Return 0 to go on; non-zero stops the whole
+ * run (as mqcap_run_stop()). Runs concurrently in every worker: share state with care.
+ */
+typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt *pkts, unsigned n);
+
+/* mqcap_run_opts.flags */
+#define MQCAP_RUN_F_OVERSUBSCRIBE (1u << 0) /* allow more threads than CPUs */
+#define MQCAP_RUN_F_NO_PIN        (1u << 1) /* run threads wherever the scheduler likes */
+#define MQCAP_RUN_F_SPLIT         (1u << 2) /* poller thread per queue + consumer threads */
+#define MQCAP_RUN_F_PIN_POLLERS   (1u << 3) /* pin unpinned threaded-NAPI pollers where the plan says */
+#define MQCAP_RUN_F_NO_NUMA       (1u << 4) /* ignore NIC locality in the plan */
+#define MQCAP_RUN_F_FIT           (1u << 5) /* workers == 0: one per queue, but no more than usable CPUs
+					     * (then several queues per worker) */
+
+struct mqcap_run_opts {
+	size_t sz;                        /* sizeof(struct mqcap_run_opts) of the caller */
+	const struct mqcap_opts *capture; /* for every handle opened (backend, snaplen, filter...); NULL = defaults */
+	unsigned workers;                 /* worker (split: consumer) threads; 0 = one per queue */
+	const int *cpus;                  /* manual CPUs, worker i on cpus[i % ncpus]; NULL = automatic */
+	unsigned ncpus;
+	const int *poller_cpus;           /* split mode, manual: poller of queue i on poller_cpus[i % n] */
+	unsigned npoller_cpus;
+	uint32_t flags;                   /* MQCAP_RUN_F_* */
+	unsigned burst;                   /* packets per receive; 0 = 64 */
+	int poll_ms;                      /* longest wait inside a receive; 0 = 100 */
+	unsigned ring_slots;              /* split: packets per poller->consumer ring (power of 2); 0 = 4096 */
+	unsigned slot_bytes;              /* split: bytes kept per packet; 0 = min(snaplen, 2048) */
+	const char *topo_xml;             /* plan from this hwloc XML instead of this machine */
+	unsigned batch_usecs;             /* after a short burst, sleep this long before the next receive
+					   * (lets a kernel poller on the same CPU fill the ring instead of
+					   * waking us per packet); 0 = never */
+};
+
+#define MQCAP_RUN_OPTS(name, ...) \
+	struct mqcap_run_opts name = { .sz = sizeof(struct mqcap_run_opts), __VA_ARGS__ }
+
+/*
+ * Resolve the name into queues, find their pollers and plan the threads. Nothing is opened or
+ * started yet: print mqcap_run_plan() first if you like. Returns NULL + errno (ENODEV unknown
+ * device or queue, EINVAL malformed name or bad CPU, E2BIG more threads than CPUs without
+ * MQCAP_RUN_F_OVERSUBSCRIBE, ...) with the message in mqcap_last_error().
+ */
+mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts, mqcap_run_fn fn,
+			    void *user);
+
+/* The plan: workers (split mode: consumers), their CPUs and queues. Valid until close. */
+const struct mqcap_plan *mqcap_run_plan(const mqcap_run_t *r);
+/* Split mode: the pollers' plan (one worker per queue); NULL in direct mode. */
+const struct mqcap_plan *mqcap_run_poller_plan(const mqcap_run_t *r);
+/* The topology the plan was made from. */
+const mqcap_topo_t *mqcap_run_topo(const mqcap_run_t *r);
+
+/*
+ * Start the threads: each pins itself, then opens its handle (so rings are allocated on its
+ * own NUMA node). Returns once every handle is open: 0, or the first -errno (the message in
+ * mqcap_run_errmsg()), in which case nothing is left running.
+ */
+int mqcap_run_start(mqcap_run_t *r);
+
+/* Ask every thread to stop: async-signal-safe (it stores a flag and writes eventfds). Threads
+ * notice within poll_ms. */
+void mqcap_run_stop(mqcap_run_t *r);
+
+/* Has the run stopped, or been asked to (stop, callback, error, end of files)? */
+int mqcap_run_stopping(const mqcap_run_t *r);
+
+/*
+ * Wait up to timeout_ms (-1: forever) for every thread to finish. Returns 0 when all are done
+ * (then the first worker error, if any, is returned instead as -errno), -ETIMEDOUT otherwise.
+ */
+int mqcap_run_wait(mqcap_run_t *r, int timeout_ms);
+
+/* Stop, join and free. Stats are gone afterwards. NULL is ignored. */
+void mqcap_run_close(mqcap_run_t *r);
+
+const char *mqcap_run_errmsg(const mqcap_run_t *r);
+
+/* Per-worker counters (a snapshot). */
+struct mqcap_run_worker_stats {
+	uint64_t ts_ns;         /* CLOCK_MONOTONIC time of the snapshot */
+	uint64_t packets;       /* handed to the callback */
+	uint64_t bytes;         /* wire bytes of those */
+	uint64_t bursts;        /* callback calls */
+	uint64_t drop_handoff;  /* split mode: packets the pollers of this consumer could not queue (ring full) */
+	int cpu;                /* where the thread runs (sched_getcpu at the snapshot), -1 unknown */
+	int done;               /* the thread has finished */
+};
+
+unsigned mqcap_run_worker_count(const mqcap_run_t *r);
+int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st);
+
+/* Queues, in plan order (mqcap_run_plan()->queues[i]); counters of queue i from its handle. */
+unsigned mqcap_run_queue_count(const mqcap_run_t *r);
+int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st);
+/* Split mode: packets of queue i dropped between poller and consumer (ring full). */
+uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i);
+
+/* The backend of the first handle, as mqcap_backend_name() says ("" before start). */
+const char *mqcap_run_backend_name(const mqcap_run_t *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MQCAP_RUN_H */

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * capture.c - the capture handle: a name becomes a set of queue readers, one per selected
+ * (device, RX queue), all served by one backend; burst receive round robin over them, one
+ * epoll set over their fds plus an eventfd for mqcap_wake().
+ *
+ * One handle, one thread: nothing here locks. Only mqcap_wake() touches the handle from
+ * another thread, and it only writes the eventfd.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devname_int.h"
+#include "filter_int.h"
+#include "iface_int.h"
+#include "source_int.h"
+
+#define WAKE_TAG UINT32_MAX
+
+struct mqcap {
+	struct mqcap__err err;
+	const struct mqcap__backend *be;
+	struct mqcap__reader *readers;
+	bool *eof;                /* reader at the end of its file */
+	unsigned nreaders;
+	unsigned rr;              /* reader that goes first in the next burst */
+	int epfd, evfd;
+	bool offline;
+	struct mqcap_opts opts;
+	char filter[];            /* opts.filter points here */
+};
+
+static void readers_close(struct mqcap *c)
+{
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		struct mqcap__reader *r = &c->readers[i];
+
+		if (r->priv) {
+			r->be->close(r);
+			r->priv = NULL;
+		}
+		r->fd = -1;
+	}
+}
+
+static void handle_free(struct mqcap *c)
+{
+	readers_close(c);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	if (c->evfd >= 0)
+		close(c->evfd);
+	free(c->readers);
+	free(c->eof);
+	free(c);
+}
+
+/* Open every reader with be; on failure close those already open. */
+static int readers_open(struct mqcap *c, const struct mqcap__backend *be)
+{
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		struct mqcap__reader *r = &c->readers[i];
+		int err;
+
+		r->be = be;
+		r->fd = -1;
+		r->priv = NULL;
+		err = be->open(r, &c->opts, &c->err);
+		if (err) {
+			r->priv = NULL; /* the backend cleaned up after itself */
+			readers_close(c);
+			return err;
+		}
+	}
+	c->be = be;
+	return 0;
+}
+
+/* One reader per selected queue of each device, after checking that they exist. */
+static int readers_plan(struct mqcap *c, const struct mqcap__capname *cn)
+{
+	unsigned total = 0, n = 0;
+	struct mqcap__iface ifc[MQCAP__MAX_DEVS];
+	int err;
+
+	for (unsigned d = 0; d < cn->ndevs; d++) {
+		const struct mqcap__devspec *ds = &cn->devs[d];
+
+		err = mqcap__iface_get(ds->name, &ifc[d], &c->err);
+		if (err)
+			return err;
+		if (!ds->all_queues) {
+			unsigned maxq = mqcap__devspec_max_queue(ds);
+
+			/* name the first missing queue, not only the largest */
+			for (unsigned q = 0; q <= maxq; q++)
+				if (mqcap__devspec_has(ds, q)) {
+					err = mqcap__iface_check_queue(ds->name, &ifc[d], q, &c->err);
+					if (err)
+						return err;
+				}
+		}
+		total += ds->all_queues ? ifc[d].rx_queues : ds->nqueues;
+	}
+	c->readers = calloc(total, sizeof(*c->readers));
+	c->eof = calloc(total, sizeof(*c->eof));
+	if (!c->readers || !c->eof)
+		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	for (unsigned d = 0; d < cn->ndevs; d++) {
+		bool first = true;
+
+		for (unsigned q = 0; q < ifc[d].rx_queues; q++) {
+			struct mqcap__reader *r;
+
+			if (!mqcap__devspec_has(&cn->devs[d], q))
+				continue;
+			r = &c->readers[n++];
+			snprintf(r->dev_name, sizeof(r->dev_name), "%s", cn->devs[d].name);
+			r->ifindex = ifc[d].ifindex;
+			r->queue = q;
+			r->dev = d;
+			r->first_of_dev = first;
+			r->fd = -1;
+			first = false;
+		}
+	}
+	c->nreaders = n;
+	return 0;
+}
+
+static int open_offline(struct mqcap *c, const struct mqcap__capname *cn)
+{
+	struct mqcap__reader *r;
+	const char *base = strrchr(cn->path, '/');
+	char *path = strdup(cn->path);
+
+	c->readers = calloc(1, sizeof(*c->readers));
+	c->eof = calloc(1, sizeof(*c->eof));
+	if (!c->readers || !c->eof || !path) {
+		free(path);
+		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	}
+	c->nreaders = 1;
+	c->offline = true;
+	r = &c->readers[0];
+	/* the basename, cut to what a device name can hold */
+	snprintf(r->dev_name, sizeof(r->dev_name), "%.15s", base ? base + 1 : cn->path);
+	r->path = path;
+	r->first_of_dev = true;
+	return readers_open(c, &mqcap__backend_pcap);
+}
+
+static int opts_copy(struct mqcap *c, const struct mqcap_opts *opts)
+{
+	if (opts) {
+		if (opts->sz < offsetof(struct mqcap_opts, backend))
+			return mqcap__err_set(&c->err, EINVAL, "mqcap_opts.sz is %zu: initialise "
+					      "options with MQCAP_OPTS()", opts->sz);
+		/* a newer caller's struct may be longer: read what we know */
+		memcpy(&c->opts, opts, opts->sz < sizeof(c->opts) ? opts->sz : sizeof(c->opts));
+	}
+	c->opts.sz = sizeof(c->opts);
+	if ((unsigned)c->opts.backend > MQCAP_BACKEND_PCAP)
+		return mqcap__err_set(&c->err, EINVAL, "unknown backend %d", (int)c->opts.backend);
+	if ((unsigned)c->opts.direction > MQCAP_DIR_INOUT)
+		return mqcap__err_set(&c->err, EINVAL, "unknown direction %d",
+				      (int)c->opts.direction);
+	if (!c->opts.snaplen)
+		c->opts.snaplen = 262144;
+	if (c->opts.snaplen < 64)
+		return mqcap__err_set(&c->err, EINVAL, "snaplen %u is below 64 bytes",
+				      c->opts.snaplen);
+	return 0;
+}
+
+static int epoll_setup(struct mqcap *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = WAKE_TAG };
+
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->epfd < 0 || c->evfd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->evfd, &ev))
+		return mqcap__err_set(&c->err, errno, "epoll set: %s", strerror(errno));
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		if (c->readers[i].fd < 0)
+			continue;
+		ev.data.u32 = i;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->readers[i].fd, &ev))
+			return mqcap__err_set(&c->err, errno, "epoll_ctl: %s", strerror(errno));
+	}
+	return 0;
+}
+
+mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
+{
+	const char *expr = opts && opts->sz > offsetof(struct mqcap_opts, filter) ?
+			   opts->filter : NULL;
+	size_t flen = expr ? strlen(expr) + 1 : 1;
+	struct mqcap__capname *cn = NULL;
+	struct mqcap__filter f;
+	enum mqcap_backend want;
+	struct mqcap *c;
+	int err;
+
+	c = calloc(1, sizeof(*c) + flen);
+	if (!c) {
+		errno = ENOMEM;
+		mqcap__last_error_set(&(struct mqcap__err){ "out of memory" });
+		return NULL;
+	}
+	c->epfd = c->evfd = -1;
+	err = opts_copy(c, opts);
+	if (err)
+		goto fail;
+	if (expr)
+		memcpy(c->filter, expr, flen);
+	c->opts.filter = c->filter[0] ? c->filter : NULL;
+
+	/* a filter that does not compile fails before anything is opened */
+	err = mqcap__filter_compile(&f, c->opts.filter, DLT_EN10MB, c->opts.snaplen, &c->err);
+	if (err)
+		goto fail;
+	mqcap__filter_free(&f);
+
+	cn = malloc(sizeof(*cn));
+	if (!cn) {
+		err = mqcap__err_set(&c->err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (c->opts.backend == MQCAP_BACKEND_PCAP && name && !strchr(name, ':')) {
+		/* backend pcap without a prefix: the name is the file */
+		memset(cn, 0, sizeof(*cn));
+		cn->backend = MQCAP_BACKEND_PCAP;
+		snprintf(cn->path, sizeof(cn->path), "%s", name);
+	} else {
+		err = mqcap__capname_parse(name, cn, &c->err);
+		if (err)
+			goto fail;
+	}
+	want = cn->backend != MQCAP_BACKEND_AUTO ? cn->backend : c->opts.backend;
+
+	if (want == MQCAP_BACKEND_PCAP) {
+		err = open_offline(c, cn);
+		if (err)
+			goto fail;
+	} else {
+		err = readers_plan(c, cn);
+		if (err)
+			goto fail;
+		if (want == MQCAP_BACKEND_PACKET) {
+			err = readers_open(c, &mqcap__backend_afpacket);
+		} else {
+			err = readers_open(c, &mqcap__backend_afxdp);
+			/* auto: AF_XDP only where native XDP works; the xdp backend says
+			 * -EOPNOTSUPP when it does not, and everything else is a real error */
+			if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO)
+				err = readers_open(c, &mqcap__backend_afpacket);
+		}
+		if (err)
+			goto fail;
+	}
+	err = epoll_setup(c);
+	if (err)
+		goto fail;
+	free(cn);
+	return c;
+fail:
+	mqcap__last_error_set(&c->err);
+	if (c->offline && c->readers)
+		free((char *)c->readers[0].path);
+	handle_free(c);
+	free(cn);
+	errno = -err;
+	return NULL;
+}
+
+static void release_all(struct mqcap *c)
+{
+	for (unsigned i = 0; i < c->nreaders; i++)
+		if (c->readers[i].priv)
+			c->be->release(&c->readers[i]);
+}
+
+void mqcap_release(mqcap_t *c)
+{
+	release_all(c);
+}
+
+/*
+ * One pass over the readers, starting at c->rr, each taking at most quota packets. A reader
+ * with more waiting cannot starve the others: the first pass gives each its share of max,
+ * the second fills what is left, and the starting reader rotates every burst.
+ */
+static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
+{
+	unsigned n = 0, quota = max / c->nreaders ? max / c->nreaders : 1;
+	unsigned live = 0;
+
+	for (int pass = 0; pass < 2 && n < max; pass++) {
+		for (unsigned k = 0; k < c->nreaders && n < max; k++) {
+			unsigned i = (c->rr + k) % c->nreaders, want = max - n;
+			struct mqcap__reader *r = &c->readers[i];
+			int rc;
+
+			if (c->eof[i])
+				continue;
+			if (pass == 0 && want > quota)
+				want = quota;
+			rc = c->be->recv(r, pkts + n, want, &c->err);
+			if (rc == -ENODATA) {
+				c->eof[i] = true;
+				continue;
+			}
+			if (rc < 0)
+				return n ? (int)n : rc; /* the error repeats on the next call */
+			n += (unsigned)rc;
+		}
+		if (c->nreaders == 1)
+			break;
+	}
+	c->rr = (c->rr + 1) % c->nreaders;
+	if (n)
+		return (int)n;
+	for (unsigned i = 0; i < c->nreaders; i++)
+		live += !c->eof[i];
+	if (!live) {
+		if (c->offline)
+			return -ENODATA; /* the pcap backend left its message in c->err */
+		return mqcap__err_set(&c->err, ENODATA, "no queue left to read");
+	}
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An EPOLLERR on a reader: the socket's pending error, e.g. ENETDOWN when the link went down. */
+static int reader_error(struct mqcap *c, unsigned i)
+{
+	struct mqcap__reader *r = &c->readers[i];
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || !soerr)
+		return 0;
+	if (soerr == ENETDOWN)
+		return mqcap__err_set(&c->err, ENETDOWN, "%s went down (queue %u)", r->dev_name,
+				      r->queue);
+	if (soerr == ENODEV)
+		return mqcap__err_set(&c->err, ENODEV, "%s disappeared (queue %u)", r->dev_name,
+				      r->queue);
+	return mqcap__err_set(&c->err, soerr, "%s@%u: %s", r->dev_name, r->queue,
+			      strerror(soerr));
+}
+
+int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+
+	if (!max)
+		return 0;
+	for (;;) {
+		struct epoll_event evs[16];
+		int n, wait_ms, ne;
+
+		/* Every pass starts by giving back what is held: the last burst's views, and
+		 * blocks walked without yielding a packet (all rejected by a user-space filter).
+		 * A TPACKET socket polls readable while the block before the kernel's current one
+		 * is ours, so holding such a block would turn epoll_wait into a spin. */
+		release_all(c);
+		n = poll_readers(c, pkts, max);
+
+		if (n != 0 || timeout_ms == 0)
+			return n;
+		wait_ms = timeout_ms;
+		if (timeout_ms > 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return 0;
+			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		ne = epoll_wait(c->epfd, evs, 16, wait_ms);
+		if (ne < 0) {
+			if (errno == EINTR)
+				return 0; /* a signal: let the caller look at its flags */
+			return mqcap__err_set(&c->err, errno, "epoll_wait: %s", strerror(errno));
+		}
+		for (int k = 0; k < ne; k++) {
+			if (evs[k].data.u32 == WAKE_TAG) {
+				uint64_t v;
+
+				if (read(c->evfd, &v, sizeof(v)) < 0) {
+					/* nothing to do: EAGAIN means another wake raced us */
+				}
+				return 0;
+			}
+			if (evs[k].events & EPOLLERR) {
+				int err = reader_error(c, evs[k].data.u32);
+
+				if (err)
+					return err;
+			}
+		}
+	}
+}
+
+int mqcap_stats(mqcap_t *c, struct mqcap_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		struct mqcap_stats q;
+		int err = mqcap_queue_stats(c, i, &q);
+
+		if (err)
+			return err;
+		st->received += q.received;
+		st->bytes += q.bytes;
+		st->filtered += q.filtered;
+		st->kernel_seen += q.kernel_seen;
+		st->drop_ring_full += q.drop_ring_full;
+		st->drop_fill_empty += q.drop_fill_empty;
+		st->drop_no_socket += q.drop_no_socket;
+		st->drop_invalid += q.drop_invalid;
+		st->passed_stack += q.passed_stack;
+	}
+	return 0;
+}
+
+int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st)
+{
+	int err;
+
+	if (i >= c->nreaders)
+		return mqcap__err_set(&c->err, EINVAL, "queue index %u: the handle has %u queues",
+				      i, c->nreaders);
+	memset(st, 0, sizeof(*st));
+	err = c->be->stats(&c->readers[i], st);
+	if (err)
+		return mqcap__err_set(&c->err, -err, "%s@%u: reading counters: %s",
+				      c->readers[i].dev_name, c->readers[i].queue, strerror(-err));
+	return 0;
+}
+
+unsigned mqcap_queue_count(const mqcap_t *c)
+{
+	return c->nreaders;
+}
+
+int mqcap_queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info)
+{
+	const struct mqcap__reader *r;
+
+	if (i >= c->nreaders)
+		return -EINVAL;
+	r = &c->readers[i];
+	memset(info, 0, sizeof(*info));
+	snprintf(info->dev_name, sizeof(info->dev_name), "%s", r->dev_name);
+	info->ifindex = r->ifindex;
+	info->queue = r->queue;
+	info->dev = r->dev;
+	return 0;
+}
+
+const char *mqcap_backend_name(const mqcap_t *c)
+{
+	const char *n = NULL;
+
+	if (c->be->mode_name && c->nreaders)
+		n = c->be->mode_name(&c->readers[0]);
+	return n ? n : c->be->name;
+}
+
+int mqcap_fd(const mqcap_t *c)
+{
+	return c->epfd;
+}
+
+void mqcap_wake(mqcap_t *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->evfd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, a wake is pending anyway */
+	}
+}
+
+const char *mqcap_errmsg(const mqcap_t *c)
+{
+	return c->err.msg[0] ? c->err.msg : "no error";
+}
+
+void mqcap_close(mqcap_t *c)
+{
+	if (!c)
+		return;
+	if (c->offline && c->readers)
+		free((char *)c->readers[0].path);
+	handle_free(c);
+}

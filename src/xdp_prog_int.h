@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xdp_prog_int.h - mqcap's XDP program on a device, shared by every AF_XDP reader of that
+ * device in this process.
+ *
+ * One program instance and one BPF link per (network namespace, device) per process,
+ * reference counted: the first reader attaches it, the last one to leave detaches it, and a
+ * process that dies (even by SIGKILL) detaches it with its link fd. A second process that
+ * wants the same device gets -EBUSY naming the process holding it: sharing the program across
+ * processes would make the second capture stop silently when the first process exits.
+ *
+ * All functions are safe to call from several threads (one mutex, setup path only).
+ */
+#ifndef MQCAP_XDP_PROG_INT_H
+#define MQCAP_XDP_PROG_INT_H
+
+#include <stdbool.h>
+
+#include "error_int.h"
+#include "xdp_redirect.h"
+
+struct mqcap__xdp_prog;
+
+/*
+ * Get the program on ifindex (device dev_name, driver name drv from ethtool, "" if unknown),
+ * attaching it in native mode on first use. With allow_generic, a device whose driver has no
+ * native XDP gets generic (skb) mode instead, except veth, where generic mode reports the
+ * wrong RX queue. Errors: -EOPNOTSUPP (no native XDP, or the device refuses it as it is
+ * configured, e.g. an MTU too large for XDP), -EBUSY (another XDP program or
+ * another process holds the device: the message names it), -EPERM, others from the kernel.
+ */
+int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
+			bool allow_generic, struct mqcap__xdp_prog **out, struct mqcap__err *e);
+
+/* Drop a reference; the last one detaches the program. NULL is ignored. */
+void mqcap__xdp_prog_put(struct mqcap__xdp_prog *p);
+
+/* Reserve queue for one reader of this process: -EBUSY if another handle has it, -EINVAL
+ * if it is beyond MQCAP_XDP_MAX_QUEUES. */
+int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqcap__err *e);
+
+/* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it. */
+int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
+			 struct mqcap__err *e);
+
+/* Stop redirecting the queue (its frames go to the stack again), empty its XSKMAP slot and
+ * release the claim. */
+void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue);
+
+/* The program's counters for queue, summed over CPUs (cumulative since attach). */
+int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,
+			     struct mqcap_xdp_counters *sum);
+
+/* True when attached in generic (skb) mode. */
+bool mqcap__xdp_prog_is_generic(const struct mqcap__xdp_prog *p);
+
+/* The kernel's id of the program (as `bpftool prog` and `ip link` show it). */
+unsigned mqcap__xdp_prog_id(const struct mqcap__xdp_prog *p);
+
+#endif

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * mqcount - count packets from devices, virtual capture devices (eth1@2) and queue sets with
+ * one pinned thread per queue: the paper's pfcount, on mqcap's worker runtime.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mqcount.h"
+
+static const char usage[] =
+"Usage: mqcount -i NAME [-i NAME...] [options] [FILTER...]\n"
+"Count packets per RX queue and per thread, with threads placed beside the kernel's pollers.\n"
+"\n"
+"  -i, --interface NAME   what to capture; repeatable. NAME: eth1 (all RX queues), eth1@2\n"
+"                         (queue 2: a virtual capture device), eth1@0-3, eth1@1,5, eth1,eth2,\n"
+"                         packet:eth1 / xdp:eth1 (backend), pcap:FILE (offline file)\n"
+"  -n, --threads N        worker threads (default: one per queue, at most one per CPU;\n"
+"                         fewer threads than queues: several queues per thread)\n"
+"  -g, --cpus LIST|auto|none\n"
+"                         where threads run: a CPU list (0-3,6; thread i on the i-th CPU),\n"
+"                         auto (default: beside each queue's kernel poller, from the topology),\n"
+"                         none (do not pin)\n"
+"      --oversubscribe    allow more threads than CPUs\n"
+"  -b, --backend auto|xdp|packet\n"
+"                         kernel path (default auto: AF_XDP where native XDP works, else AF_PACKET)\n"
+"  -f, --filter EXPR      tcpdump filter; or give it as trailing arguments, like tcpdump\n"
+"  -s, --snaplen N        bytes kept per packet (default 262144)\n"
+"  -c, --count N          stop after N packets (the last burst may add a few; all are counted)\n"
+"  -d, --duration T       stop after T (10, 10s, 500ms, 2m)\n"
+"  -l, --interval T       live table period (default 1s)\n"
+"  -q, --quiet            no live table, only the summary\n"
+"      --json             JSON lines: plan, one per interval, summary\n"
+"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
+"      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
+"                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
+"      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
+"      --no-numa          ignore the NIC's NUMA node when placing\n"
+"      --batch-us N       after a short burst, wait N microseconds before the next receive, so\n"
+"                         a kernel poller on the same CPU fills the ring instead of waking the\n"
+"                         thread for every packet (default 0: off)\n"
+"      --topology FILE    plan from an hwloc XML topology instead of this machine (with --plan)\n"
+"      --plan             print the plan and exit without capturing\n"
+"  -h, --help             this text\n"
+"\n"
+"Drops are split by where they happened: d:ring (the socket's ring was full), d:fill (xdp: no\n"
+"free UMEM frame), d:nosock (xdp: no socket bound), d:invalid (xdp: invalid descriptors),\n"
+"d:handoff (--split: the consumer's ring was full). The summary checks that the numbers add up\n"
+"and exits 1 on a capture error, 2 on bad usage. See mqcount(8).\n";
+
+enum {
+	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH,
+};
+
+static const struct option longopts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "threads", required_argument, NULL, 'n' },
+	{ "cpus", required_argument, NULL, 'g' },
+	{ "backend", required_argument, NULL, 'b' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "snaplen", required_argument, NULL, 's' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'l' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "oversubscribe", no_argument, NULL, OPT_OVERSUB },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "split", no_argument, NULL, OPT_SPLIT },
+	{ "pin-pollers", no_argument, NULL, OPT_PIN_POLLERS },
+	{ "no-numa", no_argument, NULL, OPT_NO_NUMA },
+	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
+	{ "plan", no_argument, NULL, OPT_PLAN },
+	{ "batch-us", required_argument, NULL, OPT_BATCH },
+	{ 0 },
+};
+
+struct ctx {
+	uint64_t count;             /* -c; 0 = no limit */
+	_Atomic uint64_t total;     /* packets seen by callbacks, for -c */
+	struct vtable *vt;          /* --verify: one per worker */
+};
+
+static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, unsigned n)
+{
+	struct ctx *c = user;
+
+	if (c->vt)
+		for (unsigned i = 0; i < n; i++)
+			vtable_packet(&c->vt[worker], pkts[i].data, pkts[i].caplen);
+	if (c->count) {
+		uint64_t t = atomic_fetch_add_explicit(&c->total, n, memory_order_relaxed) + n;
+
+		return t >= c->count;
+	}
+	return 0;
+}
+
+/* Append one -i NAME to the combined capture name, merging queue lists of a device named in
+ * several -i ("-i eth1@0 -i eth1@2" reads "eth1@0,2"). Names are split into devices where a
+ * comma is followed by a non-digit, as the library's grammar does. */
+struct devsel {
+	char dev[64];
+	char queues[256]; /* "" = all queues */
+	bool all;
+};
+
+static int add_name(const char *arg, char *prefix, size_t plen, char *pcap, size_t pclen,
+		    struct devsel *ds, unsigned *nds, unsigned maxds)
+{
+	const char *colon = strchr(arg, ':');
+	const char *p = arg;
+	char pre[16] = "";
+
+	if (colon) {
+		size_t l = (size_t)(colon - arg) + 1;
+
+		if (l >= sizeof(pre)) {
+			cli_warn("-i %s: unknown backend prefix", arg);
+			return -1;
+		}
+		memcpy(pre, arg, l);
+		pre[l] = '\0';
+		if (!strcmp(pre, "pcap:")) {
+			if (*pcap || *nds) {
+				cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
+				return -1;
+			}
+			snprintf(pcap, pclen, "%s", arg);
+			return 0;
+		}
+		if (strcmp(pre, "xdp:") && strcmp(pre, "packet:")) {
+			cli_warn("-i %s: unknown backend prefix '%s' (use xdp:, packet: or pcap:)", arg, pre);
+			return -1;
+		}
+		if (*prefix && strcmp(prefix, pre)) {
+			cli_warn("-i %s: conflicts with an earlier -i %s... (one backend per run)", arg, prefix);
+			return -1;
+		}
+		snprintf(prefix, plen, "%s", pre);
+		p = colon + 1;
+	}
+	if (*pcap) {
+		cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
+		return -1;
+	}
+	while (*p) {
+		const char *at, *end = p;
+		char dev[64];
+		char qs[256] = "";
+		bool all = true;
+		size_t dl;
+		unsigned k;
+
+		while (*end && *end != '@' && *end != ',')
+			end++;
+		dl = (size_t)(end - p);
+		if (!dl || dl >= sizeof(dev)) {
+			cli_warn("-i %s: empty or too long device name", arg);
+			return -1;
+		}
+		memcpy(dev, p, dl);
+		dev[dl] = '\0';
+		at = end;
+		if (*at == '@') {
+			const char *q = at + 1, *qe = q;
+
+			while (*qe && !(*qe == ',' && !(qe[1] >= '0' && qe[1] <= '9')))
+				qe++;
+			if ((size_t)(qe - q) >= sizeof(qs) || qe == q) {
+				cli_warn("-i %s: bad queue list after '@'", arg);
+				return -1;
+			}
+			memcpy(qs, q, (size_t)(qe - q));
+			qs[qe - q] = '\0';
+			all = false;
+			end = qe;
+		}
+		for (k = 0; k < *nds; k++)
+			if (!strcmp(ds[k].dev, dev))
+				break;
+		if (k == *nds) {
+			if (*nds == maxds) {
+				cli_warn("too many devices");
+				return -1;
+			}
+			memset(&ds[k], 0, sizeof(ds[k]));
+			snprintf(ds[k].dev, sizeof(ds[k].dev), "%s", dev);
+			ds[k].all = all;
+			snprintf(ds[k].queues, sizeof(ds[k].queues), "%s", qs);
+			(*nds)++;
+		} else if (all || ds[k].all) {
+			cli_warn("-i %s: %s is named twice and one of them takes all its queues", arg, dev);
+			return -1;
+		} else {
+			size_t l = strlen(ds[k].queues);
+
+			if (l + 1 + strlen(qs) >= sizeof(ds[k].queues)) {
+				cli_warn("-i %s: queue list too long", arg);
+				return -1;
+			}
+			ds[k].queues[l] = ',';
+			strcpy(ds[k].queues + l + 1, qs);
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int online_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return CPU_COUNT(&set);
+}
+
+int main(int argc, char **argv)
+{
+	MQCAP_OPTS(cap);
+	MQCAP_RUN_OPTS(ro);
+	struct devsel ds[16];
+	unsigned nds = 0;
+	char prefix[16] = "", pcap[4096] = "", name[8192];
+	const char *filter = NULL, *backend = NULL, *topology = NULL;
+	char *trailing = NULL;
+	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
+	int cpus[CPU_SETSIZE], ncpus = 0, opt;
+	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
+	bool no_pin = false, have_n = false;
+	struct ctx ctx = { 0 };
+	struct report rep;
+	struct vresult vr;
+	mqcap_run_t *run;
+	int rc, exit_code = 0;
+	char errbuf[512] = "";
+
+	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (add_name(optarg, prefix, sizeof(prefix), pcap, sizeof(pcap), ds, &nds, 16))
+				return 2;
+			break;
+		case 'n':
+			if (cli_parse_u64(optarg, "-n", &threads))
+				return 2;
+			if (!threads || threads > 4096) {
+				cli_warn("-n: expected 1 to 4096 threads, got '%s'", optarg);
+				return 2;
+			}
+			have_n = true;
+			break;
+		case 'g':
+			if (!strcmp(optarg, "auto")) {
+				ncpus = 0;
+				no_pin = false;
+			} else if (!strcmp(optarg, "none")) {
+				no_pin = true;
+			} else {
+				cpu_set_t set;
+
+				if (cli_parse_cpulist(optarg, "-g", &set) < 0)
+					return 2;
+				ncpus = cli_cpus_of(&set, cpus, CPU_SETSIZE);
+			}
+			break;
+		case 'b':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "xdp") && strcmp(optarg, "packet")) {
+				cli_warn("-b: expected auto, xdp or packet, got '%s'", optarg);
+				return 2;
+			}
+			backend = optarg;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 's':
+			if (cli_parse_u64(optarg, "-s", &v))
+				return 2;
+			if (!v || v > 262144) {
+				cli_warn("-s: snaplen must be 1 to 262144, got '%s'", optarg);
+				return 2;
+			}
+			cap.snaplen = (uint32_t)v;
+			break;
+		case 'c':
+			if (cli_parse_u64(optarg, "-c", &ctx.count))
+				return 2;
+			if (!ctx.count) {
+				cli_warn("-c: expected a positive count");
+				return 2;
+			}
+			break;
+		case 'd':
+			if (cli_parse_duration_ms(optarg, "-d", &duration_ms))
+				return 2;
+			if (!duration_ms) {
+				cli_warn("-d: expected a positive duration");
+				return 2;
+			}
+			break;
+		case 'l':
+			if (cli_parse_duration_ms(optarg, "-l", &interval_ms))
+				return 2;
+			if (interval_ms < 100) {
+				cli_warn("-l: the interval must be at least 100ms");
+				return 2;
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case OPT_OVERSUB:
+			oversub = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_VERIFY:
+			verify = true;
+			break;
+		case OPT_SPLIT:
+			ro.flags |= MQCAP_RUN_F_SPLIT;
+			break;
+		case OPT_PIN_POLLERS:
+			ro.flags |= MQCAP_RUN_F_PIN_POLLERS;
+			break;
+		case OPT_NO_NUMA:
+			ro.flags |= MQCAP_RUN_F_NO_NUMA;
+			break;
+		case OPT_TOPOLOGY:
+			topology = optarg;
+			break;
+		case OPT_PLAN:
+			plan_only = true;
+			break;
+		case OPT_BATCH:
+			if (cli_parse_u64(optarg, "--batch-us", &v))
+				return 2;
+			if (v > 100000) {
+				cli_warn("--batch-us: at most 100000 (0.1 s), got '%s'", optarg);
+				return 2;
+			}
+			ro.batch_usecs = (unsigned)v;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'mqcount --help'.\n");
+			return 2;
+		}
+	}
+
+	/* A filter as trailing arguments, like tcpdump. */
+	if (optind < argc) {
+		size_t len = 0;
+
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		trailing = calloc(1, len + 1);
+		if (!trailing)
+			cli_die(1, "out of memory");
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				strcat(trailing, " ");
+			strcat(trailing, argv[i]);
+		}
+		if (filter) {
+			cli_warn("a filter is given twice: -f '%s' and '%s' (use one)", filter, trailing);
+			free(trailing);
+			return 2;
+		}
+		filter = trailing;
+	}
+	if (!nds && !*pcap) {
+		cli_warn("nothing to capture: give -i NAME (see --help)");
+		return 2;
+	}
+	if (backend && *prefix && strncmp(prefix, backend, strlen(backend))) {
+		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, prefix);
+		return 2;
+	}
+	if (backend && *pcap) {
+		cli_warn("-b %s conflicts with a pcap: file", backend);
+		return 2;
+	}
+	if (no_pin && ncpus) {
+		cli_warn("-g none and a CPU list conflict");
+		return 2;
+	}
+	if (topology && !plan_only) {
+		cli_warn("--topology plans another machine: use it with --plan");
+		return 2;
+	}
+	if (json && quiet) {
+		cli_warn("--json and -q conflict (--json prints only JSON lines already)");
+		return 2;
+	}
+	if (have_n && !oversub && !topology && (int)threads > online_cpus()) {
+		cli_warn("-n %llu: more threads than the %d CPU(s) this process may use (threads would "
+			 "share CPUs and drop packets); add --oversubscribe to do it anyway",
+			 (unsigned long long)threads, online_cpus());
+		return 2;
+	}
+
+	if (*pcap) {
+		snprintf(name, sizeof(name), "%s", pcap);
+	} else {
+		size_t off = (size_t)snprintf(name, sizeof(name), "%s", prefix);
+
+		for (unsigned k = 0; k < nds && off < sizeof(name); k++)
+			off += (size_t)snprintf(name + off, sizeof(name) - off, "%s%s%s%s", k ? "," : "",
+						ds[k].dev, ds[k].all ? "" : "@", ds[k].queues);
+	}
+	if (backend && !strcmp(backend, "xdp"))
+		cap.backend = MQCAP_BACKEND_XDP;
+	else if (backend && !strcmp(backend, "packet"))
+		cap.backend = MQCAP_BACKEND_PACKET;
+	cap.filter = filter;
+	cap.flags |= MQCAP_F_PROMISC;
+
+	ro.capture = &cap;
+	ro.workers = (unsigned)threads;
+	ro.cpus = ncpus ? cpus : NULL;
+	ro.ncpus = (unsigned)ncpus;
+	ro.topo_xml = topology;
+	ro.flags |= MQCAP_RUN_F_FIT;
+	if (oversub)
+		ro.flags |= MQCAP_RUN_F_OVERSUBSCRIBE;
+	if (no_pin)
+		ro.flags |= MQCAP_RUN_F_NO_PIN;
+
+	run = mqcap_run_open(name, &ro, on_burst, &ctx);
+	if (!run) {
+		cli_warn("%s", mqcap_last_error());
+		free(trailing);
+		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
+	}
+	if (report_init(&rep, run, json, quiet))
+		cli_die(1, "out of memory");
+	report_plan(&rep);
+	if (plan_only)
+		goto out;
+	if (verify) {
+		ctx.vt = calloc(mqcap_run_worker_count(run), sizeof(*ctx.vt));
+		if (!ctx.vt)
+			cli_die(1, "out of memory");
+		for (unsigned i = 0; i < mqcap_run_worker_count(run); i++)
+			if (vtable_init(&ctx.vt[i]))
+				cli_die(1, "out of memory");
+	}
+
+	cli_stop_on_signals();
+	rc = mqcap_run_start(run);
+	if (rc) {
+		cli_warn("%s", mqcap_run_errmsg(run));
+		exit_code = 1;
+		goto out;
+	}
+	if (!json && !quiet)
+		printf("capturing from %s with %s (Ctrl-C to stop)\n", name, mqcap_run_backend_name(run));
+	fflush(stdout);
+	{
+		uint64_t start = cli_now_ns(), next = start + interval_ms * 1000000ull;
+
+		for (;;) {
+			uint64_t now = cli_now_ns();
+
+			if (cli_stop_requested())
+				break;
+			if (duration_ms && now - start >= duration_ms * 1000000ull)
+				break;
+			/* Short waits keep Ctrl-C and -d prompt; 0 means every thread has ended. */
+			rc = mqcap_run_wait(run, 100);
+			if (rc != -ETIMEDOUT)
+				break;
+			if (cli_now_ns() >= next) {
+				report_tick(&rep);
+				next += interval_ms * 1000000ull;
+			}
+		}
+	}
+	mqcap_run_stop(run);
+	rc = mqcap_run_wait(run, -1);
+	if (rc) {
+		snprintf(errbuf, sizeof(errbuf), "%s", mqcap_run_errmsg(run));
+		cli_warn("%s", errbuf);
+		exit_code = 1;
+	}
+	if (verify)
+		vtable_merge(ctx.vt, mqcap_run_worker_count(run), &vr);
+	if (report_summary(&rep, verify ? &vr : NULL, *errbuf ? errbuf : NULL) && !exit_code) {
+		cli_warn("the per-thread counts do not add up to the per-queue counts");
+		exit_code = 1;
+	}
+out:
+	if (ctx.vt) {
+		for (unsigned i = 0; i < mqcap_run_worker_count(run); i++)
+			vtable_free(&ctx.vt[i]);
+		free(ctx.vt);
+	}
+	report_free(&rep);
+	mqcap_run_close(run);
+	free(trailing);
+	return exit_code;
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * report.c - what mqcount prints: the plan, a table each interval (per queue and per thread:
+ * pps, Mbps, drops by where they happened), the final summary, or the same as JSON lines.
+ *
+ * Drops, by where they happen:
+ *   ring    the socket's RX ring was full: the reader was too slow (TPACKET tp_drops, XSK rx_ring_full)
+ *   fill    xdp: no free UMEM frame to receive into (the reader held them all)
+ *   nosock  xdp: the XDP program had no socket bound for the queue
+ *   invalid xdp: invalid descriptors and other kernel drops
+ *   handoff split mode: the poller's ring to its consumer was full (the consumer was too slow)
+ * "filtered" (rejected by a user-space filter) is not a drop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mqcount.h"
+
+/* Drops before the packet reached us (in the kernel). Hand-off drops happen after: those
+ * packets are in `received`, so they are counted apart. */
+static uint64_t q_drops(const struct qsample *q)
+{
+	return q->st.drop_ring_full + q->st.drop_fill_empty + q->st.drop_no_socket +
+	       q->st.drop_invalid;
+}
+
+static void sample(struct report *rep)
+{
+	for (unsigned i = 0; i < rep->nq; i++) {
+		mqcap_run_queue_stats(rep->run, i, &rep->qcur[i].st);
+		rep->qcur[i].handoff = mqcap_run_queue_handoff_drops(rep->run, i);
+	}
+	for (unsigned i = 0; i < rep->nw; i++)
+		mqcap_run_worker_stats(rep->run, i, &rep->wcur[i]);
+}
+
+int report_init(struct report *rep, mqcap_run_t *run, bool json, bool quiet)
+{
+	const struct mqcap_plan *pl = mqcap_run_plan(run);
+
+	memset(rep, 0, sizeof(*rep));
+	rep->run = run;
+	rep->json = json;
+	rep->quiet = quiet;
+	rep->nq = mqcap_run_queue_count(run);
+	rep->nw = mqcap_run_worker_count(run);
+	rep->qname = calloc(rep->nq, sizeof(*rep->qname));
+	rep->qprev = calloc(rep->nq, sizeof(*rep->qprev));
+	rep->qcur = calloc(rep->nq, sizeof(*rep->qcur));
+	rep->wprev = calloc(rep->nw, sizeof(*rep->wprev));
+	rep->wcur = calloc(rep->nw, sizeof(*rep->wcur));
+	if (!rep->qname || !rep->qprev || !rep->qcur || !rep->wprev || !rep->wcur)
+		return -1;
+	for (unsigned i = 0; i < rep->nq; i++)
+		snprintf(rep->qname[i], sizeof(rep->qname[i]), "%s@%u", pl->queues[i].dev,
+			 pl->queues[i].queue);
+	rep->t0_ns = rep->tprev_ns = cli_now_ns();
+	return 0;
+}
+
+void report_free(struct report *rep)
+{
+	free(rep->qname);
+	free(rep->qprev);
+	free(rep->qcur);
+	free(rep->wprev);
+	free(rep->wcur);
+}
+
+static void json_plan(struct report *rep)
+{
+	const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
+
+	printf("{\"type\":\"plan\",\"workers\":[");
+	for (unsigned w = 0; w < pl->nworkers; w++) {
+		bool first = true;
+
+		printf("%s{\"worker\":%u,\"cpu\":%d,\"queues\":[", w ? "," : "", w, pl->workers[w].cpu);
+		for (unsigned i = 0; i < pl->nqueues; i++) {
+			if (pl->queues[i].worker != (int)w)
+				continue;
+			printf("%s{\"queue\":\"%s\",\"poller_cpu\":%d,\"distance\":\"%s\"}",
+			       first ? "" : ",", rep->qname[i], pl->queues[i].planned_poller_cpu,
+			       mqcap_topo_dist_name(pl->queues[i].dist));
+			first = false;
+		}
+		printf("],\"why\":\"%s\"}", pl->workers[w].why);
+	}
+	printf("]}\n");
+}
+
+void report_plan(struct report *rep)
+{
+	const struct mqcap_plan *pp = mqcap_run_poller_plan(rep->run);
+	char buf[8192];
+
+	if (rep->json) {
+		json_plan(rep);
+		fflush(stdout);
+		return;
+	}
+	if (pp) {
+		mqcap_plan_format(mqcap_run_topo(rep->run), pp, buf, sizeof(buf));
+		printf("pollers (one thread per queue, copying into a ring for its consumer):\n%s", buf);
+		printf("consumers:\n");
+	} else {
+		printf("plan:\n");
+	}
+	mqcap_plan_format(mqcap_run_topo(rep->run), mqcap_run_plan(rep->run), buf, sizeof(buf));
+	printf("%s", buf);
+	fflush(stdout);
+}
+
+static double rate(uint64_t now, uint64_t prev, double secs)
+{
+	return secs > 0 && now >= prev ? (double)(now - prev) / secs : 0.0;
+}
+
+static void json_queue(const char *name, const struct qsample *q, double pps, double mbps)
+{
+	printf("{\"queue\":\"%s\",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
+	       "\"kernel_seen\":%llu,\"drop_ring_full\":%llu,\"drop_fill_empty\":%llu,"
+	       "\"drop_no_socket\":%llu,\"drop_invalid\":%llu,\"drop_handoff\":%llu,"
+	       "\"dropped\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
+	       name, (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
+	       (unsigned long long)q->st.filtered, (unsigned long long)q->st.kernel_seen,
+	       (unsigned long long)q->st.drop_ring_full, (unsigned long long)q->st.drop_fill_empty,
+	       (unsigned long long)q->st.drop_no_socket, (unsigned long long)q->st.drop_invalid,
+	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q), pps, mbps);
+}
+
+static void json_thread(unsigned w, const struct mqcap_run_worker_stats *s, double pps, double mbps)
+{
+	printf("{\"thread\":%u,\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,\"drop_handoff\":%llu,"
+	       "\"pps\":%.0f,\"mbps\":%.3f}",
+	       w, s->cpu, (unsigned long long)s->packets, (unsigned long long)s->bytes,
+	       (unsigned long long)s->drop_handoff, pps, mbps);
+}
+
+static void sum_queues(const struct report *rep, const struct qsample *qs, struct qsample *tot)
+{
+	memset(tot, 0, sizeof(*tot));
+	for (unsigned i = 0; i < rep->nq; i++) {
+		tot->st.received += qs[i].st.received;
+		tot->st.bytes += qs[i].st.bytes;
+		tot->st.filtered += qs[i].st.filtered;
+		tot->st.kernel_seen += qs[i].st.kernel_seen;
+		tot->st.drop_ring_full += qs[i].st.drop_ring_full;
+		tot->st.drop_fill_empty += qs[i].st.drop_fill_empty;
+		tot->st.drop_no_socket += qs[i].st.drop_no_socket;
+		tot->st.drop_invalid += qs[i].st.drop_invalid;
+		tot->st.passed_stack += qs[i].st.passed_stack;
+		tot->handoff += qs[i].handoff;
+	}
+}
+
+static const char *table_head =
+	"  %-18s %10s %10s %12s %9s %9s %9s %9s %9s\n";
+
+static void print_qrow(const char *name, double pps, double mbps, const struct qsample *q)
+{
+	char p[24], m[24];
+
+	printf("  %-18s %10s %10s %12llu %9llu %9llu %9llu %9llu %9llu\n", name,
+	       cli_fmt_rate(pps, "pps", p, sizeof(p)), cli_fmt_rate(mbps * 1e6, "bps", m, sizeof(m)),
+	       (unsigned long long)q->st.received, (unsigned long long)q->st.drop_ring_full,
+	       (unsigned long long)q->st.drop_fill_empty, (unsigned long long)q->st.drop_no_socket,
+	       (unsigned long long)q->st.drop_invalid, (unsigned long long)q->handoff);
+}
+
+void report_tick(struct report *rep)
+{
+	uint64_t now = cli_now_ns();
+	double secs = (double)(now - rep->tprev_ns) / 1e9;
+	struct qsample tot, totp;
+	char p[24], m[24];
+
+	sample(rep);
+	sum_queues(rep, rep->qcur, &tot);
+	sum_queues(rep, rep->qprev, &totp);
+	if (rep->json) {
+		printf("{\"type\":\"interval\",\"elapsed\":%.3f,\"queues\":[",
+		       (double)(now - rep->t0_ns) / 1e9);
+		for (unsigned i = 0; i < rep->nq; i++) {
+			if (i)
+				putchar(',');
+			json_queue(rep->qname[i], &rep->qcur[i],
+				   rate(rep->qcur[i].st.received, rep->qprev[i].st.received, secs),
+				   rate(rep->qcur[i].st.bytes, rep->qprev[i].st.bytes, secs) * 8 / 1e6);
+		}
+		printf("],\"threads\":[");
+		for (unsigned w = 0; w < rep->nw; w++) {
+			double ws = (double)(rep->wcur[w].ts_ns - rep->wprev[w].ts_ns) / 1e9;
+
+			if (!rep->wprev[w].ts_ns)
+				ws = secs;
+			if (w)
+				putchar(',');
+			json_thread(w, &rep->wcur[w], rate(rep->wcur[w].packets, rep->wprev[w].packets, ws),
+				    rate(rep->wcur[w].bytes, rep->wprev[w].bytes, ws) * 8 / 1e6);
+		}
+		printf("],\"total\":");
+		json_queue("total", &tot, rate(tot.st.received, totp.st.received, secs),
+			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6);
+		printf("}\n");
+	} else if (!rep->quiet) {
+		printf("\n%.0fs  %s  total %s  %s  dropped %llu\n", (double)(now - rep->t0_ns) / 1e9,
+		       mqcap_run_backend_name(rep->run),
+		       cli_fmt_rate(rate(tot.st.received, totp.st.received, secs), "pps", p, sizeof(p)),
+		       cli_fmt_rate(rate(tot.st.bytes, totp.st.bytes, secs) * 8, "bps", m, sizeof(m)),
+		       (unsigned long long)q_drops(&tot));
+		printf(table_head, "queue", "rate", "bits/s", "received", "d:ring", "d:fill", "d:nosock",
+		       "d:invalid", "d:handoff");
+		for (unsigned i = 0; i < rep->nq; i++)
+			print_qrow(rep->qname[i],
+				   rate(rep->qcur[i].st.received, rep->qprev[i].st.received, secs),
+				   rate(rep->qcur[i].st.bytes, rep->qprev[i].st.bytes, secs) * 8 / 1e6,
+				   &rep->qcur[i]);
+		printf("  %-18s %4s %10s %10s %12s\n", "thread", "cpu", "rate", "bits/s", "packets");
+		for (unsigned w = 0; w < rep->nw; w++) {
+			double ws = (double)(rep->wcur[w].ts_ns - rep->wprev[w].ts_ns) / 1e9;
+			char name[16];
+
+			if (!rep->wprev[w].ts_ns)
+				ws = secs;
+			snprintf(name, sizeof(name), "%u", w);
+			printf("  %-18s %4d %10s %10s %12llu\n", name, rep->wcur[w].cpu,
+			       cli_fmt_rate(rate(rep->wcur[w].packets, rep->wprev[w].packets, ws), "pps", p,
+					    sizeof(p)),
+			       cli_fmt_rate(rate(rep->wcur[w].bytes, rep->wprev[w].bytes, ws) * 8, "bps", m,
+					    sizeof(m)),
+			       (unsigned long long)rep->wcur[w].packets);
+		}
+	}
+	fflush(stdout);
+	memcpy(rep->qprev, rep->qcur, rep->nq * sizeof(*rep->qcur));
+	memcpy(rep->wprev, rep->wcur, rep->nw * sizeof(*rep->wcur));
+	rep->tprev_ns = now;
+}
+
+int report_summary(struct report *rep, const struct vresult *vr, const char *error)
+{
+	uint64_t now = cli_now_ns();
+	double secs = (double)(now - rep->t0_ns) / 1e9;
+	struct qsample tot;
+	uint64_t wsum = 0, seen;
+	int rc = 0;
+	char p[24], m[24];
+
+	sample(rep);
+	sum_queues(rep, rep->qcur, &tot);
+	for (unsigned w = 0; w < rep->nw; w++)
+		wsum += rep->wcur[w].packets;
+	seen = tot.st.received + tot.st.filtered + q_drops(&tot);
+	/* The threads handed exactly what the queues received to the callback; in split mode the
+	 * pollers received what the consumers got plus what the hand-off dropped. */
+	if (wsum + tot.handoff != tot.st.received)
+		rc = -1;
+	if (rep->json) {
+		printf("{\"type\":\"summary\",\"elapsed\":%.3f,\"backend\":\"%s\",\"queues\":[", secs,
+		       mqcap_run_backend_name(rep->run));
+		for (unsigned i = 0; i < rep->nq; i++) {
+			if (i)
+				putchar(',');
+			json_queue(rep->qname[i], &rep->qcur[i], rate(rep->qcur[i].st.received, 0, secs),
+				   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6);
+		}
+		printf("],\"threads\":[");
+		for (unsigned w = 0; w < rep->nw; w++) {
+			if (w)
+				putchar(',');
+			json_thread(w, &rep->wcur[w], rate(rep->wcur[w].packets, 0, secs),
+				    rate(rep->wcur[w].bytes, 0, secs) * 8 / 1e6);
+		}
+		printf("],\"total\":");
+		json_queue("total", &tot, rate(tot.st.received, 0, secs),
+			   rate(tot.st.bytes, 0, secs) * 8 / 1e6);
+		printf(",\"seen\":%llu,\"threads_packets\":%llu,\"adds_up\":%s",
+		       (unsigned long long)seen, (unsigned long long)wsum, rc ? "false" : "true");
+		if (vr)
+			printf(",\"verify\":{\"flows\":%llu,\"payloads\":%llu,\"expected\":%llu,\"lost\":%llu,"
+			       "\"duplicates\":%llu,\"reordered\":%llu,\"corrupt\":%llu,\"foreign\":%llu,"
+			       "\"flows_with_loss\":%llu}",
+			       (unsigned long long)vr->flows, (unsigned long long)vr->payloads,
+			       (unsigned long long)vr->expected, (unsigned long long)vr->lost,
+			       (unsigned long long)vr->duplicates, (unsigned long long)vr->reordered,
+			       (unsigned long long)vr->corrupt, (unsigned long long)vr->foreign,
+			       (unsigned long long)vr->flows_with_loss);
+		if (error)
+			printf(",\"error\":\"%s\"", error);
+		printf("}\n");
+		fflush(stdout);
+		return rc;
+	}
+	printf("\n== mqcount summary: %.2f s, backend %s\n", secs, mqcap_run_backend_name(rep->run));
+	printf(table_head, "queue", "avg rate", "avg bits/s", "received", "d:ring", "d:fill",
+	       "d:nosock", "d:invalid", "d:handoff");
+	for (unsigned i = 0; i < rep->nq; i++)
+		print_qrow(rep->qname[i], rate(rep->qcur[i].st.received, 0, secs),
+			   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6, &rep->qcur[i]);
+	print_qrow("total", rate(tot.st.received, 0, secs), rate(tot.st.bytes, 0, secs) * 8 / 1e6, &tot);
+	printf("  %-18s %4s %12s\n", "thread", "cpu", "packets");
+	for (unsigned w = 0; w < rep->nw; w++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%u", w);
+		printf("  %-18s %4d %12llu\n", name, rep->wcur[w].cpu,
+		       (unsigned long long)rep->wcur[w].packets);
+	}
+	printf("seen %llu = received %llu + filtered %llu + dropped %llu (ring %llu, fill %llu, "
+	       "nosock %llu, invalid %llu)\n",
+	       (unsigned long long)seen, (unsigned long long)tot.st.received,
+	       (unsigned long long)tot.st.filtered, (unsigned long long)q_drops(&tot),
+	       (unsigned long long)tot.st.drop_ring_full, (unsigned long long)tot.st.drop_fill_empty,
+	       (unsigned long long)tot.st.drop_no_socket, (unsigned long long)tot.st.drop_invalid);
+	if (tot.handoff)
+		printf("of the received, %llu were dropped at the poller->consumer hand-off\n",
+		       (unsigned long long)tot.handoff);
+	if (tot.st.kernel_seen)
+		printf("the kernel counted %llu for these queues (%llu still queued when we stopped), "
+		       "passed %llu to the network stack\n",
+		       (unsigned long long)tot.st.kernel_seen,
+		       (unsigned long long)(tot.st.kernel_seen > seen ? tot.st.kernel_seen - seen : 0),
+		       (unsigned long long)tot.st.passed_stack);
+	printf("threads counted %llu packets%s; average %s, %s; loss %.3f%%\n",
+	       (unsigned long long)wsum, rc ? " (DOES NOT MATCH the queues)" : "",
+	       cli_fmt_rate(rate(tot.st.received, 0, secs), "pps", p, sizeof(p)),
+	       cli_fmt_rate(rate(tot.st.bytes, 0, secs) * 8, "bps", m, sizeof(m)),
+	       seen ? 100.0 * (double)(q_drops(&tot) + tot.handoff) / (double)seen : 0.0);
+	if (vr)
+		printf("verify: %llu flows, %llu mqsend packets, %llu lost (%.3f%% of %llu expected, "
+		       "in %llu flows), %llu duplicates, %llu reordered, %llu corrupt, %llu other packets\n",
+		       (unsigned long long)vr->flows, (unsigned long long)vr->payloads,
+		       (unsigned long long)vr->lost,
+		       vr->expected ? 100.0 * (double)vr->lost / (double)vr->expected : 0.0,
+		       (unsigned long long)vr->expected, (unsigned long long)vr->flows_with_loss,
+		       (unsigned long long)vr->duplicates, (unsigned long long)vr->reordered,
+		       (unsigned long long)vr->corrupt, (unsigned long long)vr->foreign);
+	if (error)
+		printf("stopped by an error: %s\n", error);
+	fflush(stdout);
+	return rc;
+}

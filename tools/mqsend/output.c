@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* output.c - the live line once a second (stderr) and the final summary (stdout), as text or
+ * as one JSON object for scripts. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "mqsend.h"
+
+static const char *mode_name(enum mqs_mode m)
+{
+	switch (m) {
+	case MQS_MODE_BYPASS:
+		return "bypass";
+	case MQS_MODE_QDISC:
+		return "qdisc";
+	default:
+		return "xdp";
+	}
+}
+
+void mqs_print_live(const struct mqs_opts *o, double secs, uint64_t dpkts, uint64_t dbytes,
+		    uint64_t errors)
+{
+	char r1[32], r2[32];
+
+	if (o->quiet || o->json)
+		return;
+	fprintf(stderr, "%s: %s  %s  errors %llu\n", program_invocation_short_name,
+		cli_fmt_rate(dpkts / secs, "pps", r1, sizeof(r1)),
+		cli_fmt_rate(dbytes * 8.0 / secs, "bps", r2, sizeof(r2)), (unsigned long long)errors);
+}
+
+void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned n, double secs,
+		       uint64_t dev_drops)
+{
+	uint64_t pk = 0, by = 0, er = 0;
+	char r1[32], r2[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		pk += atomic_load_explicit(&th[i].st.packets, memory_order_relaxed);
+		by += atomic_load_explicit(&th[i].st.bytes, memory_order_relaxed);
+		er += atomic_load_explicit(&th[i].st.errors, memory_order_relaxed);
+	}
+	if (secs <= 0)
+		secs = 1e-9;
+	if (o->json) {
+		printf("{\"device\":\"%s\",\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,"
+		       "\"errors\":%llu,\"device_tx_dropped\":%llu,\"seconds\":%.6f,\"pps\":%.1f,"
+		       "\"bps\":%.1f,\"threads\":[",
+		       o->dev, mode_name(o->mode), (unsigned long long)pk, (unsigned long long)by,
+		       (unsigned long long)er, (unsigned long long)dev_drops, secs, pk / secs,
+		       by * 8.0 / secs);
+		for (unsigned i = 0; i < n; i++)
+			printf("%s{\"thread\":%u,\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,\"errors\":%llu}",
+			       i ? "," : "", i, th[i].cpu,
+			       (unsigned long long)atomic_load(&th[i].st.packets),
+			       (unsigned long long)atomic_load(&th[i].st.bytes),
+			       (unsigned long long)atomic_load(&th[i].st.errors));
+		printf("]}\n");
+		return;
+	}
+	printf("sent %llu packets, %llu bytes in %.3f s: %s, %s; errors %llu, device tx drops %llu (%s, %u thread%s)\n",
+	       (unsigned long long)pk, (unsigned long long)by, secs,
+	       cli_fmt_rate(pk / secs, "pps", r1, sizeof(r1)),
+	       cli_fmt_rate(by * 8.0 / secs, "bps", r2, sizeof(r2)), (unsigned long long)er,
+	       (unsigned long long)dev_drops, mode_name(o->mode), n, n == 1 ? "" : "s");
+}

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * mqtune - show where a machine's capture work runs and where it should: the topology, each
+ * device's RX queues with their kernel poller (threaded NAPI thread or IRQ) and its CPU, and
+ * the placement plan of topo.h; --apply turns threaded NAPI on and pins the pollers (and IRQs)
+ * to the plan, which is the paper's "automatic affinity tuning" done once for a machine.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mqcap/napi.h"
+#include "mqcap/topo.h"
+
+#define MAXQ 256
+#define MAXDEV 16
+
+static const char usage[] =
+"Usage: mqtune [options] [DEV...]\n"
+"Show the CPU topology, each device's RX queues with the kernel thread or IRQ that polls them\n"
+"and its CPU, and where capture threads should run. Devices are looked up in the current\n"
+"network namespace (run it under `ip netns exec NS`); default: every device but lo.\n"
+"\n"
+"  -n, --threads N      plan N capture threads (default: one per queue)\n"
+"  -g, --cpus LIST      plan on these CPUs only (thread i on the i-th)\n"
+"      --oversubscribe  allow more threads than CPUs in the plan\n"
+"      --apply          turn threaded NAPI on and pin each queue's poller thread (or IRQ) to\n"
+"                       the CPU the plan gives it\n"
+"      --repin          plan pollers afresh, ignoring where they are pinned now (with --apply:\n"
+"                       move them)\n"
+"      --topology FILE  plan for the machine in this hwloc XML file (no --apply)\n"
+"      --json           one JSON object instead of text\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 ok, 1 a change failed, 2 bad usage. See mqtune(8).\n";
+
+struct qinfo {
+	int napi_pid, irq, cpu; /* cpu: where the poller is pinned, -1 floating/unknown */
+	int last_cpu;
+	char kind[8];           /* "napi", "irq", "softirq" */
+};
+
+struct dev {
+	char name[16];          /* IFNAMSIZ */
+	unsigned nq;
+	int threaded;           /* 1, 0, -errno */
+	int numa;
+	struct qinfo q[MAXQ];
+};
+
+static unsigned rx_queue_count(const char *dev)
+{
+	char path[128];
+	DIR *d;
+	struct dirent *e;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "rx-", 3))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int cpu_of_set(const cpu_set_t *s)
+{
+	if (CPU_COUNT(s) != 1)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, s))
+			return c;
+	return -1;
+}
+
+static int inspect(struct dev *d, const mqcap_topo_t *t)
+{
+	struct mqcap_napi_thread th[MAXQ];
+	int n;
+
+	d->nq = rx_queue_count(d->name);
+	if (!d->nq) {
+		cli_warn("%s: no such device in this network namespace (or it has no RX queues)",
+			 d->name);
+		return -1;
+	}
+	if (d->nq > MAXQ)
+		d->nq = MAXQ;
+	d->numa = mqcap_topo_dev_numa(t, d->name);
+	d->threaded = mqcap_napi_threaded(d->name);
+	n = mqcap_napi_list(d->name, th, MAXQ);
+	for (unsigned q = 0; q < d->nq; q++) {
+		struct qinfo *qi = &d->q[q];
+		int irq = -1, c;
+
+		memset(qi, 0, sizeof(*qi));
+		qi->irq = qi->napi_pid = -1;
+		qi->cpu = qi->last_cpu = -1;
+		if (n > 0 && q < (unsigned)n) {
+			snprintf(qi->kind, sizeof(qi->kind), "napi");
+			qi->napi_pid = th[q].pid;
+			qi->cpu = cpu_of_set(&th[q].allowed);
+			qi->last_cpu = th[q].last_cpu;
+		} else if ((c = mqcap_queue_irq_cpu(d->name, q, &irq)) >= 0) {
+			snprintf(qi->kind, sizeof(qi->kind), "irq");
+			qi->irq = irq;
+			qi->cpu = c;
+		} else {
+			/* softirq on whichever CPU took the interrupt, or the sender's (veth) */
+			snprintf(qi->kind, sizeof(qi->kind), "softirq");
+		}
+	}
+	return 0;
+}
+
+static int set_irq_cpu(int irq, int cpu)
+{
+	char path[64];
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%d\n", cpu) < 0)
+		rc = -EIO;
+	if (fclose(f))
+		rc = -errno;
+	return rc;
+}
+
+static void list_devices(struct dev *devs, unsigned *nd)
+{
+	DIR *d = opendir("/sys/class/net");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && *nd < MAXDEV) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lo") || strlen(e->d_name) >= sizeof(devs[0].name))
+			continue;
+		if (!rx_queue_count(e->d_name))
+			continue;
+		snprintf(devs[*nd].name, sizeof(devs[*nd].name), "%s", e->d_name);
+		(*nd)++;
+	}
+	closedir(d);
+}
+
+/* Plan every queue of every device. repin: treat pollers as floating. */
+static struct mqcap_plan *make_plan(mqcap_topo_t *t, struct dev *devs, unsigned nd,
+				    const struct mqcap_plan_opts *po, bool repin)
+{
+	struct mqcap_plan_queue *pq;
+	unsigned n = 0, total = 0;
+	struct mqcap_plan *p;
+
+	for (unsigned i = 0; i < nd; i++)
+		total += devs[i].nq;
+	pq = calloc(total ? total : 1, sizeof(*pq));
+	if (!pq)
+		cli_die(1, "out of memory");
+	for (unsigned i = 0; i < nd; i++)
+		for (unsigned q = 0; q < devs[i].nq; q++, n++) {
+			/* both are IFNAMSIZ; memcpy because gcc cannot see that through devs[i] */
+			memcpy(pq[n].dev, devs[i].name, strnlen(devs[i].name, sizeof(pq[n].dev) - 1));
+			pq[n].queue = q;
+			pq[n].poller_cpu = repin ? -1 : devs[i].q[q].cpu;
+			if (pq[n].poller_cpu >= 0 && !mqcap_topo_cpu(t, pq[n].poller_cpu))
+				pq[n].poller_cpu = -1;
+			pq[n].nic_numa = devs[i].numa;
+		}
+	{
+		/* Like mqcount: by default one thread per queue, but no more than CPUs. */
+		struct mqcap_plan_opts o = *po;
+		unsigned usable = 0;
+
+		for (unsigned i = 0; i < mqcap_topo_cpu_count(t); i++)
+			usable += mqcap_topo_cpu_at(t, i)->usable != 0;
+		if (o.cpus && o.ncpus)
+			usable = o.ncpus;
+		if (!o.workers && !(o.flags & MQCAP_PLAN_OVERSUBSCRIBE) && total > usable && usable)
+			o.workers = usable;
+		p = mqcap_plan_make(t, pq, total, &o);
+	}
+	free(pq);
+	return p;
+}
+
+static void print_text(const mqcap_topo_t *t, const struct dev *devs, unsigned nd,
+		       const struct mqcap_plan *p)
+{
+	char buf[16384];
+
+	mqcap_topo_format(t, buf, sizeof(buf));
+	printf("topology: %s", buf);
+	for (unsigned i = 0; i < nd; i++) {
+		const struct dev *d = &devs[i];
+
+		const char *napi = d->threaded == 1 ? "threaded" : d->threaded == 0 ? "in softirq" : "unknown";
+
+		if (d->numa >= 0)
+			printf("\n%s: %u RX queue(s), local to NUMA node %d, NAPI %s\n", d->name, d->nq,
+			       d->numa, napi);
+		else
+			printf("\n%s: %u RX queue(s), no NUMA locality (virtual or single-node), NAPI %s\n",
+			       d->name, d->nq, napi);
+		for (unsigned q = 0; q < d->nq; q++) {
+			const struct qinfo *qi = &d->q[q];
+
+			if (!strcmp(qi->kind, "napi"))
+				printf("  queue %-3u napi thread %-7d %s cpu %d (last ran on %d)\n", q,
+				       qi->napi_pid, qi->cpu >= 0 ? "pinned to" : "floating,", qi->cpu,
+				       qi->last_cpu);
+			else if (!strcmp(qi->kind, "irq"))
+				printf("  queue %-3u irq %-5d on cpu %d\n", q, qi->irq, qi->cpu);
+			else
+				printf("  queue %-3u polled in softirq (no per-queue thread or IRQ)\n", q);
+		}
+	}
+	mqcap_plan_format(t, p, buf, sizeof(buf));
+	printf("\nplan (capture threads, and where each queue's poller belongs):\n%s", buf);
+}
+
+static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned nd,
+		       const struct mqcap_plan *p, const char *applied)
+{
+	printf("{\"topology\":{\"packages\":%u,\"numa_nodes\":%u,\"cores\":%u,\"cpus\":[",
+	       mqcap_topo_package_count(t), mqcap_topo_numa_count(t), mqcap_topo_core_count(t));
+	for (unsigned i = 0; i < mqcap_topo_cpu_count(t); i++) {
+		const struct mqcap_topo_cpu *c = mqcap_topo_cpu_at(t, i);
+
+		printf("%s{\"cpu\":%d,\"core\":%d,\"smt\":%d,\"l2\":%d,\"l3\":%d,\"numa\":%d,"
+		       "\"package\":%d,\"usable\":%s}", i ? "," : "", c->cpu, c->core, c->smt, c->l2,
+		       c->l3, c->numa, c->package, c->usable ? "true" : "false");
+	}
+	printf("]},\"devices\":[");
+	for (unsigned i = 0; i < nd; i++) {
+		const struct dev *d = &devs[i];
+
+		printf("%s{\"name\":\"%s\",\"numa\":%d,\"threaded\":%d,\"queues\":[", i ? "," : "",
+		       d->name, d->numa, d->threaded);
+		for (unsigned q = 0; q < d->nq; q++)
+			printf("%s{\"queue\":%u,\"poller\":\"%s\",\"pid\":%d,\"irq\":%d,\"cpu\":%d,"
+			       "\"last_cpu\":%d}", q ? "," : "", q, d->q[q].kind, d->q[q].napi_pid,
+			       d->q[q].irq, d->q[q].cpu, d->q[q].last_cpu);
+		printf("]}");
+	}
+	printf("],\"plan\":[");
+	for (unsigned i = 0; i < p->nqueues; i++) {
+		const struct mqcap_plan_queue *q = &p->queues[i];
+
+		printf("%s{\"dev\":\"%s\",\"queue\":%u,\"worker\":%d,\"cpu\":%d,\"poller_cpu\":%d,"
+		       "\"distance\":\"%s\"}", i ? "," : "", q->dev, q->queue, q->worker, q->cpu,
+		       q->planned_poller_cpu, mqcap_topo_dist_name(q->dist));
+	}
+	printf("],\"applied\":%s}\n", applied ? applied : "null");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "threads", required_argument, NULL, 'n' },
+		{ "cpus", required_argument, NULL, 'g' },
+		{ "oversubscribe", no_argument, NULL, 'O' },
+		{ "apply", no_argument, NULL, 'A' },
+		{ "repin", no_argument, NULL, 'R' },
+		{ "topology", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	MQCAP_PLAN_OPTS(po);
+	static struct dev devs[MAXDEV];
+	unsigned nd = 0;
+	bool apply = false, repin = false, json = false;
+	const char *xml = NULL;
+	int cpus[CPU_SETSIZE], opt, rc = 0;
+	uint64_t v;
+	mqcap_topo_t *t;
+	struct mqcap_plan *p;
+	char applied[64] = "";
+
+	while ((opt = getopt_long(argc, argv, "n:g:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (cli_parse_u64(optarg, "-n", &v))
+				return 2;
+			if (!v || v > 4096) {
+				cli_warn("-n: expected 1 to 4096 threads");
+				return 2;
+			}
+			po.workers = (unsigned)v;
+			break;
+		case 'g': {
+			cpu_set_t set;
+
+			if (cli_parse_cpulist(optarg, "-g", &set) < 0)
+				return 2;
+			po.ncpus = (unsigned)cli_cpus_of(&set, cpus, CPU_SETSIZE);
+			po.cpus = cpus;
+			break;
+		}
+		case 'O':
+			po.flags |= MQCAP_PLAN_OVERSUBSCRIBE;
+			break;
+		case 'A':
+			apply = true;
+			break;
+		case 'R':
+			repin = true;
+			break;
+		case 'T':
+			xml = optarg;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'mqtune --help'.\n");
+			return 2;
+		}
+	}
+	if (apply && xml) {
+		cli_warn("--apply changes this machine: it cannot be combined with --topology");
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (nd == MAXDEV) {
+			cli_warn("at most %d devices", MAXDEV);
+			return 2;
+		}
+		if (strlen(argv[i]) >= sizeof(devs[0].name) || strchr(argv[i], '/')) {
+			cli_warn("'%s' is not a device name", argv[i]);
+			return 2;
+		}
+		snprintf(devs[nd++].name, sizeof(devs[0].name), "%s", argv[i]);
+	}
+	if (!nd)
+		list_devices(devs, &nd);
+	if (!nd) {
+		cli_warn("no network devices with RX queues in this namespace (name one)");
+		return 2;
+	}
+	t = mqcap_topo_open(xml);
+	if (!t)
+		cli_die(1, "%s", mqcap_last_error());
+	for (unsigned i = 0; i < nd; i++)
+		if (inspect(&devs[i], t)) {
+			mqcap_topo_close(t);
+			return 2;
+		}
+
+	if (apply) {
+		unsigned pinned = 0, failed = 0;
+
+		for (unsigned i = 0; i < nd; i++) {
+			bool has_irq = false;
+
+			for (unsigned q = 0; q < devs[i].nq; q++)
+				has_irq |= !strcmp(devs[i].q[q].kind, "irq");
+			if (has_irq || devs[i].threaded == 1)
+				continue;
+			rc = mqcap_napi_set_threaded(devs[i].name, true);
+			if (rc) {
+				cli_warn("%s: cannot turn threaded NAPI on: %s", devs[i].name, mqcap_last_error());
+				failed++;
+			}
+			inspect(&devs[i], t);
+		}
+		p = make_plan(t, devs, nd, &po, repin);
+		if (!p) {
+			cli_warn("%s", mqcap_topo_errmsg(t));
+			mqcap_topo_close(t);
+			return errno == ENOMEM ? 1 : 2;
+		}
+		for (unsigned i = 0, n = 0; i < nd; i++)
+			for (unsigned q = 0; q < devs[i].nq; q++, n++) {
+				struct qinfo *qi = &devs[i].q[q];
+				int cpu = p->queues[n].planned_poller_cpu;
+
+				if (cpu < 0 || qi->cpu == cpu)
+					continue;
+				if (!strcmp(qi->kind, "napi")) {
+					struct mqcap_napi_thread th = { .queue = q, .pid = qi->napi_pid };
+
+					rc = mqcap_napi_pin(&th, cpu);
+				} else if (!strcmp(qi->kind, "irq")) {
+					rc = set_irq_cpu(qi->irq, cpu);
+				} else {
+					continue;
+				}
+				if (rc) {
+					cli_warn("%s queue %u: cannot pin its poller to CPU %d: %s", devs[i].name,
+						 q, cpu, strerror(-rc));
+					failed++;
+				} else {
+					pinned++;
+				}
+			}
+		mqcap_plan_free(p);
+		for (unsigned i = 0; i < nd; i++)
+			inspect(&devs[i], t);
+		snprintf(applied, sizeof(applied), "{\"pinned\":%u,\"failed\":%u}", pinned, failed);
+		if (!json)
+			printf("applied: %u poller(s) pinned, %u failure(s)\n\n", pinned, failed);
+		rc = failed ? 1 : 0;
+	}
+	p = make_plan(t, devs, nd, &po, repin && !apply);
+	if (!p) {
+		cli_warn("%s", mqcap_topo_errmsg(t));
+		mqcap_topo_close(t);
+		return errno == ENOMEM ? 1 : 2;
+	}
+	if (json)
+		print_json(t, devs, nd, p, apply ? applied : NULL);
+	else
+		print_text(t, devs, nd, p);
+	mqcap_plan_free(p);
+	mqcap_topo_close(t);
+	return rc;
+}

@@ -36,6 +36,8 @@ struct mqcap {
 	unsigned rr;              /* reader that goes first in the next burst */
 	int epfd, evfd;
 	bool offline;
+	int pending_err;          /* a reader's error held back because its burst had packets */
+	struct mqcap__err pending_msg;
 	struct mqcap_opts opts;
 	char filter[];            /* opts.filter points here */
 };
@@ -306,6 +308,15 @@ static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 	unsigned n = 0, quota = max / c->nreaders ? max / c->nreaders : 1;
 	unsigned live = 0;
 
+	if (c->pending_err) {
+		int err = c->pending_err;
+
+		/* Reported once, like the backend would have: some errors (xdp's ENETDOWN) are
+		 * one-shot reports that the backend does not repeat. */
+		c->pending_err = 0;
+		c->err = c->pending_msg;
+		return err;
+	}
 	for (int pass = 0; pass < 2 && n < max; pass++) {
 		for (unsigned k = 0; k < c->nreaders && n < max; k++) {
 			unsigned i = (c->rr + k) % c->nreaders, want = max - n;
@@ -321,8 +332,14 @@ static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 				c->eof[i] = true;
 				continue;
 			}
-			if (rc < 0)
-				return n ? (int)n : rc; /* the error repeats on the next call */
+			if (rc < 0) {
+				if (!n)
+					return rc;
+				/* Deliver what we have; the error comes with the next call. */
+				c->pending_err = rc;
+				c->pending_msg = c->err;
+				return (int)n;
+			}
 			n += (unsigned)rc;
 		}
 		if (c->nreaders == 1)

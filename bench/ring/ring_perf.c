@@ -343,13 +343,13 @@ static double run_once(struct run *rn, int latency)
 
 static unsigned long disturbed_runs, total_runs;
 
-/* run_once(), repeated (up to 10 times) while one of the threads was preempted. */
+/* run_once(), repeated (up to 4 times) while one of the threads was preempted. */
 static double run_measured(struct run *rn, int latency)
 {
 	double secs = 0;
 	int attempt;
 
-	for (attempt = 0; attempt < 10; attempt++) {
+	for (attempt = 0; attempt < 4; attempt++) {
 		total_runs++;
 		secs = run_once(rn, latency);
 		if (!atomic_load(&rn->disturbed))

@@ -96,12 +96,14 @@ int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms)
 	return 0;
 }
 
-int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set)
+int cli_parse_cpu_order(const char *s, const char *what, int *out, int max)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	const char *p = s;
+	cpu_set_t seen;
+	int n = 0;
 
-	CPU_ZERO(set);
+	CPU_ZERO(&seen);
 	if (!s || !*s) {
 		cli_warn("%s: empty CPU list", what);
 		return -1;
@@ -112,7 +114,7 @@ int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set)
 
 		errno = 0;
 		lo = strtol(p, &end, 10);
-		if (errno || end == p || lo < 0)
+		if (errno || end == p || lo < 0 || *p == '-' || *p == '+')
 			goto bad;
 		hi = lo;
 		if (*end == '-') {
@@ -126,18 +128,37 @@ int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set)
 				 ncpu - 1);
 			return -1;
 		}
-		for (long c = lo; c <= hi; c++)
-			CPU_SET((int)c, set);
-		if (*end == ',')
+		for (long c = lo; c <= hi; c++) {
+			if (CPU_ISSET((int)c, &seen)) {
+				cli_warn("%s: CPU %ld appears twice in '%s'", what, c, s);
+				return -1;
+			}
+			CPU_SET((int)c, &seen);
+			if (n < max)
+				out[n] = (int)c;
+			n++;
+		}
+		if (*end == ',' && end[1])
 			end++;
 		else if (*end)
 			goto bad;
 		p = end;
 	}
-	return CPU_COUNT(set);
+	return n;
 bad:
 	cli_warn("%s: malformed CPU list '%s' (expected e.g. 0-3,6)", what, s);
 	return -1;
+}
+
+int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set)
+{
+	int cpus[CPU_SETSIZE];
+	int n = cli_parse_cpu_order(s, what, cpus, CPU_SETSIZE);
+
+	CPU_ZERO(set);
+	for (int i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET(cpus[i], set);
+	return n;
 }
 
 int cli_cpus_of(const cpu_set_t *set, int *out, int max)

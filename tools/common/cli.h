@@ -20,6 +20,12 @@ int cli_parse_u64(const char *s, const char *what, uint64_t *out);
 /* Parse a duration: "10", "10s", "500ms", "2m". Returns 0 or -1 after printing why. */
 int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms);
 
+/* Parse a CPU list "2,0-1" into out[] in the order written (CPU 2 first: users of pfcount's
+ * -g expect thread i on the i-th CPU they named). Every CPU must exist; a CPU named twice is an
+ * error. Returns the number of CPUs (which may exceed max: only max are stored), or -1 after
+ * printing why. */
+int cli_parse_cpu_order(const char *s, const char *what, int *out, int max);
+
 /* Parse a CPU list "0-3,6,8-9" into set; every CPU must exist on this machine
  * (sysconf(_SC_NPROCESSORS_CONF)). Returns the number of CPUs, or -1 after printing why. */
 int cli_parse_cpulist(const char *s, const char *what, cpu_set_t *set);

@@ -433,13 +433,13 @@ static int cmd_up(int argc, char **argv)
 				 (unsigned)nweights))
 		bad_usage("--weights '%s': at least one weight must be above zero", o.weights);
 	if (o.napi_cpus) {
-		cpu_set_t set;
-
 		if (!o.threaded)
 			bad_usage("--napi-cpus needs --napi threaded%s", "");
-		if (cli_parse_cpulist(o.napi_cpus, "--napi-cpus", &set) < 0)
+		ncpus = cli_parse_cpu_order(o.napi_cpus, "--napi-cpus", cpus, CPU_SETSIZE);
+		if (ncpus < 0)
 			exit(2);
-		ncpus = cli_cpus_of(&set, cpus, CPU_SETSIZE);
+		if (ncpus > CPU_SETSIZE)
+			ncpus = CPU_SETSIZE;
 	}
 
 	need_root();

@@ -59,6 +59,7 @@ struct rthread {
 	unsigned *qs;                  /* indexes into r->q */
 	unsigned nq;
 	unsigned *hq;                  /* hq[i]: r->q index of the handle's queue i */
+	unsigned batch_us;             /* sleep after a short burst (0: never) */
 	/* thread-local counters */
 	uint64_t packets, bytes, bursts;
 	pthread_mutex_t mu;            /* guards snap */
@@ -339,6 +340,15 @@ static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl
 		t->qs[j] = v;
 	}
 	t->cpu = pl->workers[wi].cpu;
+	/* A worker on the very CPU of one of its pollers takes turns with it: waking per packet
+	 * would preempt the poller for every packet, so let it fill the ring for a while. */
+	if (!(r->o.flags & MQCAP_RUN_F_NO_BATCH)) {
+		t->batch_us = r->o.batch_usecs;
+		for (unsigned i = 0; i < t->nq && !t->batch_us && t->cpu >= 0; i++)
+			if (pl->queues[t->qs[i]].planned_poller_cpu == t->cpu &&
+			    pl->queues[t->qs[i]].poller_cpu >= 0)
+				t->batch_us = MQCAP_RUN_BATCH_AUTO_US;
+	}
 	pthread_mutex_init(&t->mu, NULL);
 	t->snap.cpu = -1;
 	return 0;
@@ -625,23 +635,34 @@ static void *worker_main(void *arg)
 	h = atomic_load_explicit(&t->h, memory_order_relaxed);
 	next_snap = now_ns() + SNAP_NS;
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		int n = mqcap_recv_burst(h, pkts, r->o.burst, r->o.poll_ms);
+		/* drained: the last receive was a short burst, so look once more without waiting */
+		bool drained = false;
+		int tmo = r->o.poll_ms, n;
 
-		if (n > 0) {
+		do {
+			n = mqcap_recv_burst(h, pkts, r->o.burst, tmo);
+			if (n <= 0)
+				break;
 			t->packets += (unsigned)n;
 			t->bursts++;
 			for (int i = 0; i < n; i++)
 				t->bytes += pkts[i].len;
 			if (r->fn(r->user, t->idx, pkts, (unsigned)n))
 				mqcap_run_stop(r);
-			if (r->o.batch_usecs && (unsigned)n < r->o.burst) {
-				struct timespec ts = { 0, (long)r->o.batch_usecs * 1000L };
-
-				mqcap_release(h);
-				nanosleep(&ts, NULL);
-			}
-		} else if (n < 0 && recv_failed(t, h, n)) {
+			drained = t->batch_us && (unsigned)n < r->o.burst;
+			tmo = 0;
+		} while (drained && !atomic_load_explicit(&r->stop, memory_order_relaxed));
+		if (n < 0 && recv_failed(t, h, n))
 			break;
+		/* Batching: the ring was found empty right after a short burst. Instead of
+		 * sleeping in the kernel until the next packet (a wake-up per packet, each one
+		 * preempting the poller that shares our CPU), give the poller batch_us to fill
+		 * the ring. Only an empty ring makes us sleep, so a busy queue is never capped. */
+		if (n == 0 && drained) {
+			struct timespec ts = { 0, (long)t->batch_us * 1000L };
+
+			mqcap_release(h);
+			nanosleep(&ts, NULL);
 		}
 		if (now_ns() >= next_snap) {
 			snapshot(t, 0);

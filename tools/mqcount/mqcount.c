@@ -42,9 +42,10 @@ static const char usage[] =
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
 "      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
-"      --batch-us N       after a short burst, wait N microseconds before the next receive, so\n"
-"                         a kernel poller on the same CPU fills the ring instead of waking the\n"
-"                         thread for every packet (default 0: off)\n"
+"      --batch-us N       when the ring is empty after a short burst, wait N microseconds\n"
+"                         before receiving again, so a kernel poller on the same CPU fills the\n"
+"                         ring instead of waking the thread for every packet (default: 200 for\n"
+"                         a thread placed on its poller's CPU, else 0; 0 turns it off)\n"
 "      --topology FILE    plan from an hwloc XML topology instead of this machine (with --plan)\n"
 "      --plan             print the plan and exit without capturing\n"
 "  -h, --help             this text\n"
@@ -351,6 +352,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			ro.batch_usecs = (unsigned)v;
+			if (!v)
+				ro.flags |= MQCAP_RUN_F_NO_BATCH;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -112,7 +112,8 @@ struct mqs_pace {
 	double ns_per_pkt;	/* 0: top speed */
 	double ns_per_byte;	/* bps pacing: each frame adds (len + FCS) bytes */
 	double due_ns;		/* when the next packet is due, relative to start */
-	uint64_t debt_max_ns;	/* a stall never buys a burst longer than this */
+	double catch_ns;	/* catch-up clock: half the interval per packet */
+	uint64_t debt_max_ns;	/* debt older than this is forgiven */
 };
 
 /* The per-thread packet generator. */

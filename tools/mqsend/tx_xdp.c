@@ -176,8 +176,9 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 	struct xs_state *st = state;
 	bool paced = t->o->rate_pps || t->o->rate_bps;
 	uint64_t submitted = 0;
+	bool eof = false;
 
-	for (;;) {
+	while (!eof) {
 		uint64_t now = cli_now_ns();
 		unsigned n, filled = 0;
 
@@ -197,6 +198,10 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 			 * peeking the flow's socket first. */
 			const uint16_t *fs = t->gen.flow_sock;
 
+			if (!mqs_gen_peek_len(&t->gen)) {
+				eof = true; /* the replay has ended */
+				break;
+			}
 			sock = fs ? fs[t->gen.pos] : 0;
 			s = &st->socks[sock];
 			if (!s->nfree || xsk_prod_nb_free(&s->tx, 1) < 1) {

@@ -96,7 +96,7 @@ struct mqcap_ring_spsc *mqcap_ring_spsc_create(uint32_t count, uint32_t esize,
 	r->wake_usecs = o.wake_usecs;
 	r->efd = -1;
 	/* Empty: the producer may fill up to head + size. */
-	r->prod.limit = count;
+	r->prod_own.limit = count;
 	if (o.flags & MQCAP_RING_F_WAKE) {
 		r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (r->efd < 0) {
@@ -125,8 +125,10 @@ void mqcap__ring_spsc_set_index(struct mqcap_ring_spsc *r, uint32_t idx)
 {
 	atomic_store_explicit(&r->prod.tail, idx, memory_order_relaxed);
 	atomic_store_explicit(&r->cons.head, idx, memory_order_relaxed);
-	r->prod.limit = idx + r->size;
-	r->cons.limit = idx;
+	r->prod_own.tail = idx;
+	r->prod_own.limit = idx + r->size;
+	r->cons_own.head = idx;
+	r->cons_own.limit = idx;
 }
 
 static uint64_t now_ns(void)
@@ -156,12 +158,12 @@ void mqcap__ring_spsc_wake_slow(struct mqcap_ring_spsc *r, uint32_t tail, int fo
 		if (!r->wake_usecs)
 			return;
 		now = now_ns();
-		if (r->prod.wake_epoch != epoch) {
-			r->prod.wake_epoch = epoch;
-			r->prod.wake_since_ns = now;
+		if (r->prod_own.wake_epoch != epoch) {
+			r->prod_own.wake_epoch = epoch;
+			r->prod_own.wake_since_ns = now;
 			return;
 		}
-		if (now - r->prod.wake_since_ns < (uint64_t)r->wake_usecs * 1000u)
+		if (now - r->prod_own.wake_since_ns < (uint64_t)r->wake_usecs * 1000u)
 			return;
 	}
 	/* Only the caller that moves state from this epoch to 0 writes the fd: one write per
@@ -183,16 +185,16 @@ int mqcap_ring_spsc_prepare_wait(struct mqcap_ring_spsc *r)
 
 	if (!(r->flags & MQCAP_RING_F_WAKE))
 		return -EINVAL;
-	head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	head = r->cons_own.head;
 	/* A2: as in dequeue. */
 	tail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
 	if (tail != head)
 		return -EAGAIN;
-	r->cons.epoch = (r->cons.epoch + 2) | 1; /* odd, so never 0 (= awake) */
+	r->cons_own.epoch = (r->cons_own.epoch + 2) | 1; /* odd, so never 0 (= awake) */
 	atomic_store_explicit(&r->wait.sleep_head, head, memory_order_relaxed);
 	/* R3: pairs with A3 in wake_slow: the producer sees sleep_head of this epoch.
 	 * seq_cst (with the seq_cst load below) for the F_FENCE form of the Dekker pair. */
-	atomic_store_explicit(&r->wait.state, r->cons.epoch, memory_order_seq_cst);
+	atomic_store_explicit(&r->wait.state, r->cons_own.epoch, memory_order_seq_cst);
 	/* Store-load barrier of the Dekker pair (the producer's side is
 	 * mqcap__ring_spsc_wait_armed): membarrier makes it cost the producer nothing. */
 	full_barrier(r);
@@ -227,7 +229,7 @@ int mqcap_ring_spsc_wait(struct mqcap_ring_spsc *r, int timeout_ms)
 
 	if (!(r->flags & MQCAP_RING_F_WAKE))
 		return -EINVAL;
-	head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	head = r->cons_own.head;
 	rc = mqcap_ring_spsc_prepare_wait(r);
 	if (rc == 0 && timeout_ms != 0) {
 		pfd.fd = r->efd;
@@ -246,6 +248,6 @@ int mqcap_ring_spsc_wait(struct mqcap_ring_spsc *r, int timeout_ms)
 	if (rc < 0)
 		return rc;
 	/* A2: pairs with R1; the caller will dequeue these. */
-	r->cons.limit = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-	return (int)(r->cons.limit - head);
+	r->cons_own.limit = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+	return (int)(r->cons_own.limit - head);
 }

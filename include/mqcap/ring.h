@@ -30,6 +30,8 @@
  * is a file descriptor, so one consumer can sleep on several rings and its capture sockets in
  * one poll()/epoll_wait(); a futex can only be waited on by itself. The cost of eventfd (a
  * syscall per wake instead of a futex wake) only arises when the consumer really sleeps.
+ *
+ * C11 (<stdatomic.h>); C++ code should wrap it in a C file.
  */
 #ifndef MQCAP_RING_H
 #define MQCAP_RING_H
@@ -43,7 +45,7 @@
 extern "C" {
 #endif
 
-/* Largest element, in bytes: two cache lines (a packet descriptor with room to spare). */
+/* Largest element, in bytes: four cache lines (a packet descriptor with room to spare). */
 #define MQCAP_RING_ESIZE_MAX 256u
 /* Largest number of slots: free-running 32-bit indices need size <= 2^31. */
 #define MQCAP_RING_COUNT_MAX (1u << 31)
@@ -85,8 +87,9 @@ struct mqcap_ring_spsc_opts {
 
 /*
  * The ring. Exposed only so the hot path can be inline: do not touch these members.
- * Layout: a read-only block, then the producer's block, the consumer's block and the
- * sleep/wake block, each on its own MQCAP_RING_ALIGN bytes, then the slots.
+ * Layout: a read-only block, the published tail, the published head, the producer's own
+ * block, the consumer's own block and the sleep/wake block, each on its own
+ * MQCAP_RING_ALIGN bytes, then the slots.
  */
 struct mqcap_ring_spsc {
 	/* Read-only after create: shared by both sides without cache-line traffic. */
@@ -99,20 +102,33 @@ struct mqcap_ring_spsc {
 	uint32_t wake_usecs;
 	int efd;              /* eventfd with F_WAKE, else -1 */
 
-	/* Producer block: written only by the producer. */
+	/*
+	 * The published indices, each alone: the other side polls it, so its line moves on
+	 * every publication. Each side's own state lives on a separate line (prod_own,
+	 * cons_own) that never leaves its core, as xsk.h keeps cached_prod apart from the
+	 * shared producer word: the owner's reads never wait for a line the other side pulled.
+	 */
 	_Alignas(MQCAP_RING_ALIGN) struct {
-		_Atomic uint32_t tail; /* slots [head, tail) are filled; published by the producer */
+		_Atomic uint32_t tail; /* slots [head, tail) are filled; written by the producer */
+	} prod;
+	_Alignas(MQCAP_RING_ALIGN) struct {
+		_Atomic uint32_t head; /* slots before head are free again; written by the consumer */
+	} cons;
+
+	/* Producer only. */
+	_Alignas(MQCAP_RING_ALIGN) struct {
+		uint32_t tail;         /* = prod.tail, without touching the shared line */
 		uint32_t limit;        /* cached consumer head + size: the producer may fill up to here */
 		uint32_t wake_epoch;   /* the consumer sleep it saw last (for the wake_usecs clock) */
 		uint64_t wake_since_ns; /* when it first saw items waiting during that sleep */
-	} prod;
+	} prod_own;
 
-	/* Consumer block: written only by the consumer. */
+	/* Consumer only. */
 	_Alignas(MQCAP_RING_ALIGN) struct {
-		_Atomic uint32_t head; /* slots before head are free again; published by the consumer */
+		uint32_t head;         /* = cons.head */
 		uint32_t limit;        /* cached producer tail: the consumer may read up to here */
 		uint32_t epoch;        /* odd numbers, one per sleep (see wait.state) */
-	} cons;
+	} cons_own;
 
 	/*
 	 * Sleep/wake block: written by the consumer when it goes to sleep or wakes up, and by
@@ -208,13 +224,13 @@ void mqcap__ring_spsc_wake_slow(struct mqcap_ring_spsc *r, uint32_t tail, int fo
 MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_prod_room(struct mqcap_ring_spsc *r, uint32_t tail,
 						  uint32_t n)
 {
-	uint32_t room = r->prod.limit - tail;
+	uint32_t room = r->prod_own.limit - tail;
 
 	if (room < n) {
 		/* A1: pairs with R2 (the consumer's head store after it finished reading its
 		 * slots), so our writes into those slots cannot overtake its reads. */
-		r->prod.limit = atomic_load_explicit(&r->cons.head, memory_order_acquire) + r->size;
-		room = r->prod.limit - tail;
+		r->prod_own.limit = atomic_load_explicit(&r->cons.head, memory_order_acquire) + r->size;
+		room = r->prod_own.limit - tail;
 	}
 	return room;
 }
@@ -229,9 +245,7 @@ MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_prod_room(struct mqcap_ring_spsc *r,
 MQCAP_RING_INLINE int mqcap__ring_spsc_wait_armed(struct mqcap_ring_spsc *r)
 {
 	if (r->flags & MQCAP__RING_F_FENCE) {
-		atomic_store_explicit(&r->prod.tail,
-				      atomic_load_explicit(&r->prod.tail, memory_order_relaxed),
-				      memory_order_seq_cst);
+		atomic_store_explicit(&r->prod.tail, r->prod_own.tail, memory_order_seq_cst);
 		return atomic_load_explicit(&r->wait.state, memory_order_seq_cst) != 0;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
@@ -324,8 +338,7 @@ MQCAP_RING_INLINE void mqcap__ring_spsc_copy_in(struct mqcap_ring_spsc *r, uint3
 MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_enqueue(struct mqcap_ring_spsc *r, const void *objs,
 						uint32_t esize, uint32_t n, int bulk)
 {
-	/* Relaxed: our own index, only we write it. */
-	uint32_t tail = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
+	uint32_t tail = r->prod_own.tail;
 	uint32_t room = mqcap__ring_spsc_prod_room(r, tail, n);
 
 	if (room < n) {
@@ -334,6 +347,7 @@ MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_enqueue(struct mqcap_ring_spsc *r, c
 		n = room;
 	}
 	mqcap__ring_spsc_copy_in(r, tail, objs, esize, n);
+	r->prod_own.tail = tail + n;
 	/* R1: pairs with A2 in the consumer's refresh, which then sees the slots filled. */
 	atomic_store_explicit(&r->prod.tail, tail + n, memory_order_release);
 	mqcap__ring_spsc_prod_notify(r, tail + n);
@@ -386,7 +400,7 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_enqueue(struct mqcap_ring_spsc *r, vo
 MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_reserve(struct mqcap_ring_spsc *r, uint32_t n,
 					       uint32_t *idx)
 {
-	uint32_t tail = atomic_load_explicit(&r->prod.tail, memory_order_relaxed);
+	uint32_t tail = r->prod_own.tail;
 	uint32_t room = mqcap__ring_spsc_prod_room(r, tail, n);
 
 	*idx = tail;
@@ -399,7 +413,9 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_reserve(struct mqcap_ring_spsc *r, ui
  */
 MQCAP_RING_INLINE void mqcap_ring_spsc_commit(struct mqcap_ring_spsc *r, uint32_t n)
 {
-	uint32_t tail = atomic_load_explicit(&r->prod.tail, memory_order_relaxed) + n;
+	uint32_t tail = r->prod_own.tail + n;
+
+	r->prod_own.tail = tail;
 
 	/* R1 again: pairs with A2, the consumer sees the slots written in place. */
 	atomic_store_explicit(&r->prod.tail, tail, memory_order_release);
@@ -417,7 +433,7 @@ MQCAP_RING_INLINE void mqcap_ring_spsc_flush(struct mqcap_ring_spsc *r)
 		return;
 	if (mqcap__ring_spsc_wait_armed(r))
 		mqcap__ring_spsc_wake_slow(r,
-			atomic_load_explicit(&r->prod.tail, memory_order_relaxed), 1);
+			r->prod_own.tail, 1);
 }
 
 /* ---- consumer ---- */
@@ -426,12 +442,12 @@ MQCAP_RING_INLINE void mqcap_ring_spsc_flush(struct mqcap_ring_spsc *r)
 MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_cons_avail(struct mqcap_ring_spsc *r, uint32_t head,
 						   uint32_t n)
 {
-	uint32_t avail = r->cons.limit - head;
+	uint32_t avail = r->cons_own.limit - head;
 
 	if (avail < n) {
 		/* A2: pairs with R1, the producer's tail store after it filled the slots. */
-		r->cons.limit = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
-		avail = r->cons.limit - head;
+		r->cons_own.limit = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
+		avail = r->cons_own.limit - head;
 	}
 	return avail;
 }
@@ -455,8 +471,7 @@ MQCAP_RING_INLINE void mqcap__ring_spsc_copy_out(const struct mqcap_ring_spsc *r
 MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_dequeue(struct mqcap_ring_spsc *r, void *objs,
 						uint32_t esize, uint32_t n, int bulk)
 {
-	/* Relaxed: our own index. */
-	uint32_t head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	uint32_t head = r->cons_own.head;
 	uint32_t avail = mqcap__ring_spsc_cons_avail(r, head, n);
 
 	if (avail < n) {
@@ -465,6 +480,7 @@ MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_dequeue(struct mqcap_ring_spsc *r, v
 		n = avail;
 	}
 	mqcap__ring_spsc_copy_out(r, head, objs, esize, n);
+	r->cons_own.head = head + n;
 	/* R2: pairs with A1; release orders our slot reads before the producer may reuse
 	 * the slots (the consumer must finish reading before it publishes, as ck_ring says). */
 	atomic_store_explicit(&r->cons.head, head + n, memory_order_release);
@@ -514,7 +530,7 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_dequeue(struct mqcap_ring_spsc *r, vo
 MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_peek(struct mqcap_ring_spsc *r, uint32_t n,
 					    uint32_t *idx)
 {
-	uint32_t head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	uint32_t head = r->cons_own.head;
 	uint32_t avail = mqcap__ring_spsc_cons_avail(r, head, n);
 
 	*idx = head;
@@ -528,10 +544,11 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_peek(struct mqcap_ring_spsc *r, uint3
  */
 MQCAP_RING_INLINE void mqcap_ring_spsc_release(struct mqcap_ring_spsc *r, uint32_t n)
 {
-	uint32_t head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	uint32_t head = r->cons_own.head + n;
 
+	r->cons_own.head = head;
 	/* R2 again: pairs with A1; our reads of the peeked slots come before their reuse. */
-	atomic_store_explicit(&r->cons.head, head + n, memory_order_release);
+	atomic_store_explicit(&r->cons.head, head, memory_order_release);
 }
 
 /*

@@ -35,6 +35,7 @@ struct phase {
 	enum mode mode;
 	uint32_t esize;
 	uint64_t items;
+	int fence; /* test the fallback for kernels without membarrier */
 	struct mqcap_ring_spsc *r;
 	/* results, written by the consumer */
 	uint64_t received;
@@ -216,6 +217,8 @@ static void run(struct phase *ph, uint32_t count, int wrap,
 		failed = 1;
 		return;
 	}
+	if (ph->fence)
+		ph->r->flags |= MQCAP__RING_F_FENCE;
 	if (wrap)
 		mqcap__ring_spsc_set_index(ph->r, UINT32_MAX - (uint32_t)(ph->items / 2));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -260,6 +263,8 @@ int main(int argc, char **argv)
 			      .items = items / 4 };
 	struct phase wake = { .name = "sleep/wake, wake at 1 item", .mode = WAKE, .esize = 64,
 			      .items = items / 10 };
+	struct phase wakef = { .name = "sleep/wake, no-membarrier fallback", .mode = WAKE,
+			       .esize = 64, .items = items / 10, .fence = 1 };
 	struct phase wakew = { .name = "sleep/wake, 8 items or 200 us", .mode = WAKE,
 			       .esize = 64, .items = items / 10 };
 
@@ -273,5 +278,6 @@ int main(int argc, char **argv)
 	run(&wrap, 128, 1, NULL);
 	run(&wake, 256, 0, &wake1);
 	run(&wakew, 256, 0, &wake8);
+	run(&wakef, 256, 0, &wake1);
 	return failed;
 }

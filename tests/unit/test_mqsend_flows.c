@@ -62,7 +62,7 @@ static uint64_t check_frame(const struct mqs_opts *o, const uint8_t *f, unsigned
 	unsigned l3 = 14 + 4 * o->nvlan, l4, alen = o->dst.v6 ? 16 : 4, l4len;
 	const uint8_t *ip = f + l3;
 	uint32_t sum;
-	struct mqcap_payload pl;
+	struct mqcap_payload pl = { 0 };
 
 	if (o->nvlan == 2) {
 		assert_int_equal(get16(f + 12), 0x88a8);

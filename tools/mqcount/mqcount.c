@@ -267,11 +267,10 @@ int main(int argc, char **argv)
 			} else if (!strcmp(optarg, "none")) {
 				no_pin = true;
 			} else {
-				cpu_set_t set;
-
-				if (cli_parse_cpulist(optarg, "-g", &set) < 0)
+				/* thread i on the i-th CPU named, in the order written */
+				ncpus = cli_parse_cpu_order(optarg, "-g", cpus, CPU_SETSIZE);
+				if (ncpus < 0)
 					return 2;
-				ncpus = cli_cpus_of(&set, cpus, CPU_SETSIZE);
 			}
 			break;
 		case 'b':

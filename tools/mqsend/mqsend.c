@@ -79,6 +79,11 @@ static int dev_info(struct mqs_opts *o)
 		}
 		memcpy(o->src_mac, ifr.ifr_hwaddr.sa_data, 6);
 	}
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		cli_warn("device '%s' is down", o->dev);
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	if (o->mtu > MQS_FRAME_MAX - 22)
 		o->mtu = MQS_FRAME_MAX - 22;
@@ -379,6 +384,12 @@ int main(int argc, char **argv)
 			t_end = rp->th[t].st.end_ns;
 	if (!t_end)
 		t_end = cli_now_ns();
+	for (unsigned t = 0; t < started; t++) {
+		if (rp->th[t].err) {
+			cli_warn("%s: thread %u stopped: %s", o->dev, t, rp->th[t].errmsg);
+			rc = 1;
+		}
+	}
 	if (started == o->threads)
 		mqs_print_summary(o, rp->th, o->threads, (t_end - rp->start_ns) / 1e9,
 				  dev_counter(o->dev, "tx_dropped") - drop0);

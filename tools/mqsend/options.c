@@ -24,7 +24,7 @@ static const char usage[] =
 "loss, duplicates and reordering per flow.\n"
 "\n"
 "Device and path:\n"
-"  -i, --dev DEV          device to send on (required)\n"
+"  -i, --dev DEV          device to send on (required; also -o/--out as in trafgen)\n"
 "  -m, --mode MODE        bypass: AF_PACKET TX ring, qdisc bypassed (default, fastest;\n"
 "                           the kernel picks the TX queue by CPU, tc egress is skipped)\n"
 "                         qdisc:  AF_PACKET TX ring through the qdisc (tc programs run,\n"
@@ -38,9 +38,9 @@ static const char usage[] =
 "      --queue Q          xdp without --rss: thread t sends on TX queue Q+t (default 0)\n"
 "\n"
 "How much and how fast:\n"
-"  -c, --count N          send N packets in all, then stop (k/M/G suffixes)\n"
+"  -c, --count N          send N packets in all, then stop (k/M/G suffixes; also -n)\n"
 "  -d, --duration T       stop after T (10, 10s, 500ms, 2m)\n"
-"  -r, --rate PPS         packets per second in all, paced evenly (k/M/G)\n"
+"  -r, --rate PPS         packets per second in all, paced evenly (k/M/G; also --pps)\n"
 "  -b, --bps BPS          bits per second in all (frame bytes with FCS), paced evenly\n"
 "  -t, --threads N        sender threads (default 1); each sends its own share of the flows\n"
 "  -g, --cpus LIST        pin thread i to the i-th CPU of LIST (e.g. 1 or 0-3,6)\n"
@@ -84,10 +84,14 @@ enum {
 
 static const struct option longopts[] = {
 	{ "dev", required_argument, NULL, 'i' },
+	{ "interface", required_argument, NULL, 'i' },	/* tcpreplay */
+	{ "out", required_argument, NULL, 'i' },		/* trafgen */
 	{ "mode", required_argument, NULL, 'm' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "rate", required_argument, NULL, 'r' },
+	{ "pps", required_argument, NULL, 'r' },		/* tcpreplay */
+	{ "num", required_argument, NULL, 'c' },		/* trafgen */
 	{ "bps", required_argument, NULL, 'b' },
 	{ "threads", required_argument, NULL, 't' },
 	{ "cpus", required_argument, NULL, 'g' },
@@ -237,9 +241,10 @@ void mqs_opts_parse(int argc, char **argv, struct mqs_opts *o)
 	o->loops = 1;
 	memset(o->dst_mac, 0xff, 6);
 
-	while ((c = getopt_long(argc, argv, "i:m:c:d:r:b:t:g:s:P:f:l:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:o:m:c:n:d:r:b:t:g:s:P:f:l:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
+		case 'o':
 			o->dev = optarg;
 			break;
 		case 'm':
@@ -253,6 +258,7 @@ void mqs_opts_parse(int argc, char **argv, struct mqs_opts *o)
 				bad("unknown mode '%s' (bypass, qdisc or xdp)", optarg);
 			break;
 		case 'c':
+		case 'n':
 			if (cli_parse_u64(optarg, "--count", &o->count) || !o->count)
 				bad("--count: expected a positive number, got '%s'", optarg);
 			break;

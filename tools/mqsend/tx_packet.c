@@ -19,6 +19,7 @@
  * ring works without it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/ethernet.h>
@@ -46,6 +47,7 @@ struct pkt_state {
 	unsigned inflight;
 	unsigned vnet;		/* bytes of virtio_net_hdr before each frame (0 or 10) */
 	uint64_t sent, errors, bytes;
+	int fatal;		/* errno of a send error that ends the run (device down...) */
 };
 
 static struct tpacket2_hdr *frame_hdr(struct pkt_state *s, unsigned i)
@@ -165,13 +167,15 @@ static void kick(struct pkt_state *s)
 		if (errno == EINTR)
 			continue;
 		if (errno == ENOBUFS || errno == EAGAIN) {
-			/* A qdisc or the device dropped one frame; its slot already went back to
-			 * AVAILABLE, so it must be counted here, not as sent. */
-			s->errors++;
-			s->sent--;
+			/* The qdisc or the device refused a frame (queue full). tpacket_snd() then
+			 * puts that frame back to SEND_REQUEST without advancing the ring, so it is
+			 * not lost: it goes again on the next sendto(). Counting it as an error here
+			 * (or un-counting it as sent) would count it twice. Back pressure only. */
+			sched_yield();
 			continue;
 		}
-		s->errors++;
+		/* The device went away or down: nothing more will go, stop rather than spin. */
+		s->fatal = errno;
 		return;
 	}
 }
@@ -222,15 +226,21 @@ void mqs_tx_packet_run(struct mqs_thread *t, void *state)
 		if (filled)
 			kick(s);
 		reap(s, &t->st);
+		if (s->fatal)
+			break;
 	}
 	/* Drain: every frame handed over leaves before the run ends, so counts are final. */
-	for (int i = 0; i < 1000 && s->inflight; i++) {
+	for (int i = 0; i < 1000 && s->inflight && !s->fatal; i++) {
 		kick(s);
 		reap(s, &t->st);
 		if (s->inflight)
 			usleep(1000);
 	}
 	reap(s, &t->st);
+	if (s->fatal) {
+		t->err = -s->fatal;
+		snprintf(t->errmsg, sizeof(t->errmsg), "send: %s", strerror(s->fatal));
+	}
 }
 
 void mqs_tx_packet_close(void *state)

@@ -40,7 +40,6 @@ struct xs_sock {
 	unsigned nfree;
 	unsigned outstanding;	/* submitted, not completed */
 	unsigned pending;	/* reserved and written, not submitted */
-	uint32_t tx_idx;	/* first reserved descriptor */
 	uint64_t pending_bytes;
 };
 
@@ -49,7 +48,7 @@ struct xs_state {
 	unsigned nsocks;
 	unsigned frame_size;
 	uint64_t sent, bytes, errors;
-	uint64_t submitted_bytes[MQS_MAX_QUEUES];
+	int fatal;		/* errno of a kick error that ends the run (device down...) */
 };
 
 static int fail(struct mqs_thread *t, int err, const char *what, unsigned q)
@@ -146,7 +145,7 @@ static void kick(struct xs_state *st, struct xs_sock *s)
 		if (errno == EAGAIN || errno == EINTR)
 			continue;
 		if (errno != EBUSY && errno != ENOBUFS)
-			st->errors++;
+			st->fatal = errno;
 		return;
 	}
 }
@@ -194,8 +193,8 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 			uint32_t idx;
 			uint64_t addr;
 			unsigned len;
-			/* Which socket the next packet needs: generate into a scratch-free path by
-			 * peeking the flow's socket first. */
+			/* The next packet's socket is known before it is written: its frame must
+			 * come from that socket's UMEM. */
 			const uint16_t *fs = t->gen.flow_sock;
 
 			if (!mqs_gen_peek_len(&t->gen)) {
@@ -235,13 +234,15 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 			}
 		}
 		publish(st, t);
+		if (st->fatal)
+			break;
 		if (!filled) {
 			/* Nothing could go (rings full): give the kernel a moment. */
 			sched_yield();
 		}
 	}
 	/* Drain: kick until every submitted frame completed (at most ~1 s). */
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 1000 && !st->fatal; i++) {
 		unsigned left = 0;
 
 		for (unsigned j = 0; j < st->nsocks; j++) {
@@ -259,6 +260,10 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 		usleep(1000);
 	}
 	publish(st, t);
+	if (st->fatal) {
+		t->err = -st->fatal;
+		snprintf(t->errmsg, sizeof(t->errmsg), "AF_XDP send: %s", strerror(st->fatal));
+	}
 }
 
 void mqs_tx_xdp_close(void *state)

@@ -301,11 +301,11 @@ int main(int argc, char **argv)
 			po.workers = (unsigned)v;
 			break;
 		case 'g': {
-			cpu_set_t set;
+			int n = cli_parse_cpu_order(optarg, "-g", cpus, CPU_SETSIZE);
 
-			if (cli_parse_cpulist(optarg, "-g", &set) < 0)
+			if (n < 0)
 				return 2;
-			po.ncpus = (unsigned)cli_cpus_of(&set, cpus, CPU_SETSIZE);
+			po.ncpus = (unsigned)n;
 			po.cpus = cpus;
 			break;
 		}

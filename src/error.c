@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,17 @@ int mqcap__err_set(struct mqcap__err *e, int err, const char *fmt, ...)
 void mqcap__last_error_set(const struct mqcap__err *e)
 {
 	memcpy(&last_open_error, e, sizeof(last_open_error));
+}
+
+int mqcap__last_error_fmt(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_open_error.msg, sizeof(last_open_error.msg), fmt, ap);
+	va_end(ap);
+	errno = err;
+	return -err;
 }
 
 const char *mqcap_last_error(void)

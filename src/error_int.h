@@ -17,6 +17,10 @@ struct mqcap__err {
 int mqcap__err_set(struct mqcap__err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* For calls without a handle (constructors, napi.h, topo.h): format this thread's
+ * mqcap_last_error(), set errno = err, and return -err. */
+int mqcap__last_error_fmt(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Store a message as this thread's mqcap_last_error(). */
 void mqcap__last_error_set(const struct mqcap__err *e);
 

@@ -16,25 +16,12 @@
 #include "mqcap/napi.h"
 #include "error_int.h"
 
-/* Every failure leaves its message where mqcap_last_error() finds it. */
-__attribute__((format(printf, 2, 3)))
-static int fail(int err, const char *fmt, ...)
-{
-	struct mqcap__err e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
-	va_end(ap);
-	mqcap__last_error_set(&e);
-	return -err;
-}
 
 static int check_dev(const char *dev)
 {
 	if (!dev || !*dev || strlen(dev) >= IFNAMSIZ || strchr(dev, '/') || !strcmp(dev, ".") ||
 	    !strcmp(dev, ".."))
-		return fail(EINVAL, "invalid device name '%s'", dev ? dev : "(null)");
+		return mqcap__last_error_fmt(EINVAL, "invalid device name '%s'", dev ? dev : "(null)");
 	return 0;
 }
 
@@ -47,10 +34,10 @@ static int sysfs_threaded_path(const char *dev, char *path, size_t len)
 		return r;
 	snprintf(dir, sizeof(dir), "/sys/class/net/%s", dev);
 	if (access(dir, F_OK))
-		return fail(ENODEV, "no device '%s' in this network namespace (as /sys shows it)", dev);
+		return mqcap__last_error_fmt(ENODEV, "no device '%s' in this network namespace (as /sys shows it)", dev);
 	snprintf(path, len, "%s/threaded", dir);
 	if (access(path, F_OK))
-		return fail(ENOENT, "%s: this kernel has no threaded NAPI (%s missing)", dev, path);
+		return mqcap__last_error_fmt(ENOENT, "%s: this kernel has no threaded NAPI (%s missing)", dev, path);
 	return 0;
 }
 
@@ -64,12 +51,12 @@ int mqcap_napi_threaded(const char *dev)
 		return r;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(errno, "%s: cannot open %s: %s", dev, path, strerror(errno));
+		return mqcap__last_error_fmt(errno, "%s: cannot open %s: %s", dev, path, strerror(errno));
 	n = read(fd, buf, sizeof(buf) - 1);
 	r = errno;
 	close(fd);
 	if (n < 0)
-		return fail(r, "%s: cannot read %s: %s", dev, path, strerror(r));
+		return mqcap__last_error_fmt(r, "%s: cannot read %s: %s", dev, path, strerror(r));
 	/* 0 = off; 1 = threaded; newer kernels may report other modes (e.g. busy-poll) as 2. */
 	return atoi(buf) != 0;
 }
@@ -84,17 +71,17 @@ int mqcap_napi_set_threaded(const char *dev, bool on)
 		return r;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(errno, "%s: cannot open %s: %s", dev, path, strerror(errno));
+		return mqcap__last_error_fmt(errno, "%s: cannot open %s: %s", dev, path, strerror(errno));
 	n = write(fd, on ? "1" : "0", 1);
 	err = errno;
 	close(fd);
 	if (n == 1)
 		return 0;
 	if (err == EPERM || err == EACCES)
-		return fail(err, "%s: not allowed to change threaded NAPI (needs CAP_NET_ADMIN)", dev);
+		return mqcap__last_error_fmt(err, "%s: not allowed to change threaded NAPI (needs CAP_NET_ADMIN)", dev);
 	/* The kernel refuses when the device has no NAPI instance; which errno it uses for
 	 * that has changed over time (EOPNOTSUPP, EIO, ...), so name the likely cause. */
-	return fail(EOPNOTSUPP,
+	return mqcap__last_error_fmt(EOPNOTSUPP,
 		    "%s: cannot %s threaded NAPI (%s): the device has no NAPI instance yet "
 		    "(a veth gets them when GRO is on there and TSO off on its peer, or an XDP "
 		    "program is attached; the device must be up)",
@@ -191,7 +178,7 @@ int mqcap_napi_list(const char *dev, struct mqcap_napi_thread *out, unsigned max
 		return r;
 	d = opendir("/proc");
 	if (!d)
-		return fail(errno, "cannot list /proc: %s", strerror(errno));
+		return mqcap__last_error_fmt(errno, "cannot list /proc: %s", strerror(errno));
 	while ((de = readdir(d))) {
 		char path[64], comm[128];
 		unsigned id;
@@ -212,7 +199,7 @@ int mqcap_napi_list(const char *dev, struct mqcap_napi_thread *out, unsigned max
 			if (!nfp) {
 				free(f);
 				closedir(d);
-				return fail(ENOMEM, "out of memory listing NAPI threads");
+				return mqcap__last_error_fmt(ENOMEM, "out of memory listing NAPI threads");
 			}
 			f = nfp;
 		}
@@ -241,16 +228,16 @@ int mqcap_napi_pin(const struct mqcap_napi_thread *t, int cpu)
 	cpu_set_t set;
 
 	if (cpu < 0 || cpu >= CPU_SETSIZE)
-		return fail(EINVAL, "CPU %d out of range", cpu);
+		return mqcap__last_error_fmt(EINVAL, "CPU %d out of range", cpu);
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(t->pid, sizeof(set), &set)) {
 		int err = errno;
 
 		if (err == ESRCH)
-			return fail(err, "NAPI thread %d (queue %u) is gone: the device was re-created or "
+			return mqcap__last_error_fmt(err, "NAPI thread %d (queue %u) is gone: the device was re-created or "
 				    "flapped; list the threads again", t->pid, t->queue);
-		return fail(err, "cannot pin NAPI thread %d (queue %u) to CPU %d: %s", t->pid,
+		return mqcap__last_error_fmt(err, "cannot pin NAPI thread %d (queue %u) to CPU %d: %s", t->pid,
 			    t->queue, cpu, strerror(err));
 	}
 	return 0;
@@ -262,13 +249,13 @@ int mqcap_napi_pin_queues(const char *dev, const int *cpus, unsigned ncpus)
 	int n, i, r;
 
 	if (!cpus || ncpus == 0)
-		return fail(EINVAL, "%s: no CPU given to pin NAPI threads to", dev ? dev : "");
+		return mqcap__last_error_fmt(EINVAL, "%s: no CPU given to pin NAPI threads to", dev ? dev : "");
 	n = mqcap_napi_list(dev, NULL, 0);
 	if (n <= 0)
 		return n;
 	t = calloc((size_t)n, sizeof(*t));
 	if (!t)
-		return fail(ENOMEM, "out of memory listing NAPI threads");
+		return mqcap__last_error_fmt(ENOMEM, "out of memory listing NAPI threads");
 	/* The set may change between the two calls (a flap): pin what the second one found. */
 	r = mqcap_napi_list(dev, t, (unsigned)n);
 	if (r < 0) {

@@ -15,19 +15,6 @@
 #include "error_int.h"
 #include "ring_int.h"
 
-/* A constructor's failure: message for mqcap_last_error(), errno for the caller. */
-__attribute__((format(printf, 2, 3)))
-static void fail(int err, const char *fmt, ...)
-{
-	struct mqcap__err e;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
-	va_end(ap);
-	mqcap__last_error_set(&e);
-	errno = err;
-}
 
 /*
  * The consumer's half of the asymmetric Dekker barrier (see mqcap__ring_spsc_prod_notify):
@@ -55,35 +42,35 @@ struct mqcap_ring_spsc *mqcap_ring_spsc_create(uint32_t count, uint32_t esize,
 	size_t bytes;
 
 	if (count < 2 || count > MQCAP_RING_COUNT_MAX || (count & (count - 1))) {
-		fail(EINVAL, "ring: %u slots is not a power of two in 2..2^31", count);
+		mqcap__last_error_fmt(EINVAL, "ring: %u slots is not a power of two in 2..2^31", count);
 		return NULL;
 	}
 	if (esize < 1 || esize > MQCAP_RING_ESIZE_MAX) {
-		fail(EINVAL, "ring: element size %u is not in 1..%u", esize, MQCAP_RING_ESIZE_MAX);
+		mqcap__last_error_fmt(EINVAL, "ring: element size %u is not in 1..%u", esize, MQCAP_RING_ESIZE_MAX);
 		return NULL;
 	}
 	if (opts) {
 		if (opts->sz < offsetof(struct mqcap_ring_spsc_opts, flags) + sizeof(uint32_t)) {
-			fail(EINVAL, "ring: opts.sz %zu is too small (%zu)", opts->sz, sizeof(o));
+			mqcap__last_error_fmt(EINVAL, "ring: opts.sz %zu is too small (%zu)", opts->sz, sizeof(o));
 			return NULL;
 		}
 		/* Read only the fields the caller's version of the struct has. */
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 		if (o.flags & ~MQCAP_RING_F_WAKE) {
-			fail(EINVAL, "ring: unknown flags 0x%x", o.flags);
+			mqcap__last_error_fmt(EINVAL, "ring: unknown flags 0x%x", o.flags);
 			return NULL;
 		}
 	}
 	/* count * esize fits easily in size_t on 64-bit; on 32-bit check it. */
 	if ((size_t)count > (SIZE_MAX - hdr) / esize) {
-		fail(ENOMEM, "ring: %u slots of %u bytes do not fit in memory", count, esize);
+		mqcap__last_error_fmt(ENOMEM, "ring: %u slots of %u bytes do not fit in memory", count, esize);
 		return NULL;
 	}
 	bytes = hdr + (size_t)count * esize;
 	bytes = (bytes + MQCAP_RING_ALIGN - 1) & ~(size_t)(MQCAP_RING_ALIGN - 1);
 	r = aligned_alloc(MQCAP_RING_ALIGN, bytes);
 	if (!r) {
-		fail(ENOMEM, "ring: cannot allocate %u slots of %u bytes", count, esize);
+		mqcap__last_error_fmt(ENOMEM, "ring: cannot allocate %u slots of %u bytes", count, esize);
 		return NULL;
 	}
 	memset(r, 0, hdr);
@@ -103,7 +90,7 @@ struct mqcap_ring_spsc *mqcap_ring_spsc_create(uint32_t count, uint32_t esize,
 			int err = errno;
 
 			free(r);
-			fail(err, "ring: eventfd: %s", strerror(err));
+			mqcap__last_error_fmt(err, "ring: eventfd: %s", strerror(err));
 			return NULL;
 		}
 		if (membarrier_register() != 0)

@@ -78,46 +78,6 @@ static uint64_t now_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int parse_key(const char *s)
-{
-	for (int i = 0; i < MQCAP_RSS_KEY_LEN; i++) {
-		int hi, lo;
-
-		if (*s == ':')
-			s++;
-		hi = hexval(s[0]);
-		lo = hi < 0 ? -1 : hexval(s[1]);
-		if (lo < 0)
-			return -1;
-		rss_key[i] = (uint8_t)(hi << 4 | lo);
-		s += 2;
-	}
-	return *s ? -1 : 0;
-}
-
-static int parse_table(const char *s)
-{
-	for (int i = 0; i < MQCAP_RSS_TABLE_SIZE; i++) {
-		char *end;
-
-		rss_table[i] = (uint16_t)strtoul(s, &end, 10);
-		if (end == s || (i < MQCAP_RSS_TABLE_SIZE - 1 && *end != ','))
-			return -1;
-		s = end + 1;
-	}
-	return 0;
-}
 
 /* The L4 payload of an Ethernet frame (VLAN/QinQ, IPv4/IPv6, TCP/UDP); len 0 if none. */
 static const uint8_t *l4_payload(const uint8_t *p, uint32_t caplen, uint32_t *len)
@@ -286,9 +246,9 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "K:Q:f:F:zPpgH:T:i:R:")) != -1) {
 		switch (opt) {
-		case 'K': if (parse_key(optarg)) { fprintf(stderr, "bad -K\n"); return 2; }
+		case 'K': if (mqcap_rss_key_parse(optarg, rss_key)) { fprintf(stderr, "bad -K\n"); return 2; }
 			predict = true; break;
-		case 'Q': if (parse_table(optarg)) { fprintf(stderr, "bad -Q\n"); return 2; }
+		case 'Q': if (mqcap_rss_table_parse(optarg, rss_table)) { fprintf(stderr, "bad -Q\n"); return 2; }
 			break;
 		case 'f': opts.filter = optarg; break;
 		case 'F': opts.ring_frames = (uint32_t)atoi(optarg); break;

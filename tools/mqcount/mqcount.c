@@ -44,7 +44,7 @@ static const char usage[] =
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
 "      --batch-us N       when the ring is empty after a short burst, wait N microseconds\n"
 "                         before receiving again, so a kernel poller on the same CPU fills the\n"
-"                         ring instead of waking the thread for every packet (default: 200 for\n"
+"                         ring instead of waking the thread for every packet (default: 1000 for\n"
 "                         a thread placed on its poller's CPU, else 0; 0 turns it off)\n"
 "      --topology FILE    plan from an hwloc XML topology instead of this machine (with --plan)\n"
 "      --plan             print the plan and exit without capturing\n"

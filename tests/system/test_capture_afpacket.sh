@@ -14,7 +14,7 @@ set -u
 tb_require_root
 DUMP="$MQCAP_BUILD/tests/system/capture_dump"
 CHECK="$MQCAP_SRC/tests/system/capture_check.py"
-[ -x "$DUMP" ] || tb_skip "capture_dump not built"
+[ -x "$DUMP" ] || tb_fail "capture_dump not built"
 
 dir=$(mktemp -d /tmp/mqcap-capXXXXXX)
 tb_on_exit "rm -rf $dir"

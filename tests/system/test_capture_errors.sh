@@ -7,8 +7,8 @@ set -u
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
 DUMP="$MQCAP_BUILD/tests/system/capture_dump"
-[ -x "$DUMP" ] || tb_skip "capture_dump not built"
-command -v setpriv >/dev/null || tb_skip "setpriv (util-linux) missing: cannot drop privileges"
+[ -x "$DUMP" ] || tb_fail "capture_dump not built"
+command -v setpriv >/dev/null || tb_fail "setpriv (util-linux) missing: cannot drop privileges"
 
 dir=$(mktemp -d /tmp/mqcap-capXXXXXX)
 tb_on_exit "rm -rf $dir"

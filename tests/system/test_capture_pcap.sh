@@ -8,8 +8,8 @@ set -u
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
 DUMP="$MQCAP_BUILD/tests/system/capture_dump"
-[ -x "$DUMP" ] || tb_skip "capture_dump not built"
-command -v tcpdump >/dev/null || tb_skip "tcpdump missing"
+[ -x "$DUMP" ] || tb_fail "capture_dump not built"
+command -v tcpdump >/dev/null || tb_fail "tcpdump missing"
 
 dir=$(mktemp -d /tmp/mqcap-capXXXXXX)
 chmod 777 "$dir"   # tcpdump drops to its own user before writing

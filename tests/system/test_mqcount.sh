@@ -13,9 +13,9 @@ set -u
 tb_require_root
 MQCOUNT="$MQCAP_BUILD/tools/mqcount/mqcount"
 MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQCOUNT" ] || tb_skip "mqcount not built at $MQCOUNT"
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
-command -v python3 >/dev/null || tb_skip "python3 is needed to check the JSON"
+[ -x "$MQCOUNT" ] || tb_fail "mqcount not built at $MQCOUNT"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
+command -v python3 >/dev/null || tb_fail "python3 is needed to check the JSON"
 
 ROUNDS=${ROUNDS:-12}          # packets per flow
 NPKT=$((4096 * ROUNDS))

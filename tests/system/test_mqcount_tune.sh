@@ -8,13 +8,13 @@ set -u
 tb_require_root
 MQTUNE="$MQCAP_BUILD/tools/mqtune/mqtune"
 MQCOUNT="$MQCAP_BUILD/tools/mqcount/mqcount"
-[ -x "$MQTUNE" ] || tb_skip "mqtune not built at $MQTUNE"
-[ -x "$MQCOUNT" ] || tb_skip "mqcount not built at $MQCOUNT"
-command -v python3 >/dev/null || tb_skip "python3 is needed to check the JSON"
+[ -x "$MQTUNE" ] || tb_fail "mqtune not built at $MQTUNE"
+[ -x "$MQCOUNT" ] || tb_fail "mqcount not built at $MQCOUNT"
+command -v python3 >/dev/null || tb_fail "python3 is needed to check the JSON"
 dir=$(tb_tmpdir)
 
 tb_up "$(tb_unique_name runtu)" --queues 4
-[ "$(tb_rx cat "/sys/class/net/$RX_DEV/threaded")" = 0 ] || tb_skip "NAPI already threaded"
+[ "$(tb_rx cat "/sys/class/net/$RX_DEV/threaded")" = 0 ] || tb_fail "NAPI already threaded on a fresh testbed"
 
 tb_rx "$MQTUNE" --json "$RX_DEV" > "$dir/before.json" || tb_fail "mqtune failed"
 tb_rx "$MQTUNE" --apply --json "$RX_DEV" > "$dir/after.json" || tb_fail "mqtune --apply failed"

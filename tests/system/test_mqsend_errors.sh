@@ -10,7 +10,7 @@ set -u
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
 MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
 
 tb_up "$(tb_unique_name send)" --queues 2
 tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)
@@ -22,7 +22,7 @@ sys.path.insert(0, "$MQCAP_SRC/tests/system/lib")
 import pktlib as P
 P.write_pcap(sys.argv[1], [b"\x45" + b"\0" * 40], linktype=101)  # LINKTYPE_RAW
 PY
-command -v tcpdump >/dev/null || tb_skip "tcpdump not installed"
+command -v tcpdump >/dev/null || tb_fail "tcpdump not installed"
 ip netns exec "$RX_NS" tcpdump -i "$RX_DEV" -Q in -n -s 128 --immediate-mode -w "$tmp/cap.pcap" \
 	"tcp or udp or vlan" 2>"$tmp/td.err" &
 tdpid=$!

@@ -8,7 +8,7 @@ set -u
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
 MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
 
 tb_up "$(tb_unique_name send)" --queues 2
 sleep 2

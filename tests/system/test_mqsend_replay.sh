@@ -9,8 +9,8 @@ set -u
 tb_require_root
 MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
 CHECK=(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py")
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
-command -v tcpdump >/dev/null || tb_skip "tcpdump not installed"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
+command -v tcpdump >/dev/null || tb_fail "tcpdump not installed"
 
 tb_up "$(tb_unique_name send)" --queues 2
 tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)

@@ -11,7 +11,7 @@ set -u
 tb_require_root
 MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
 CHECK=(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py")
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
 
 tb_up "$(tb_unique_name send)" --queues 4
 tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/testbed.sh"
 tb_require_root
-command -v bpftool >/dev/null || tb_skip "needs bpftool to look for the tc program"
+command -v bpftool >/dev/null || tb_fail "needs bpftool to look for the tc program"
 
 # prog_id NAME: id of the instance's RSS program (from its pin)
 prog_id() {

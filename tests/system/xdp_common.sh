@@ -17,8 +17,8 @@ TMPD=$(mktemp -d /tmp/mqcap-xdp.XXXXXX)
 tb_on_exit "rm -rf $TMPD"
 
 tb_require_root
-[ -x "$PROBE" ] || tb_skip "xdp_probe not built at $PROBE"
-[ -x "$MQSEND" ] || tb_skip "mqsend not built at $MQSEND"
+[ -x "$PROBE" ] || tb_fail "xdp_probe not built at $PROBE"
+[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
 
 # kill_ours PID WHAT: kill PID at exit only if it is still the program WHAT this test
 # started (its PID may have been reused by then).

@@ -23,13 +23,15 @@ export MQCAP_SRC MQCAP_BUILD TESTBED PKTLIB
 _tb_instances=()
 _tb_cleanups=()
 
+# Skip only where the kernel or the machine truly lacks something (a feature, a second CPU).
+# A missing build product, tool or privilege is a failure: `make check` provides all of them.
 tb_skip() { echo "SKIP: $*"; exit 77; }
 tb_fail() { echo "FAIL: $*" >&2; exit 1; }
 tb_log() { echo "# $*"; }
 
 tb_require_root() {
-	[ "$(id -u)" -eq 0 ] || tb_skip "needs root (network namespaces, veth, BPF)"
-	[ -x "$TESTBED" ] || tb_skip "mqcap-testbed not built at $TESTBED"
+	[ "$(id -u)" -eq 0 ] || tb_fail "needs root (network namespaces, veth, BPF): run make check as root"
+	[ -x "$TESTBED" ] || tb_fail "mqcap-testbed not built at $TESTBED"
 }
 
 # A name unique to this test run: PREFIX (<= 6 characters; put your helper's tag in it)

@@ -25,7 +25,7 @@ $(BUILD)/build.ninja: | deps
 	@meson setup $(BUILD) --prefix=$(PREFIX) -Dwerror=true >/dev/null
 
 build: deps $(BUILD)/build.ninja
-	@ninja -C $(BUILD)
+	@ninja --quiet -C $(BUILD)
 
 # Tests run on an ASan+UBSan tree; the lock-free code runs again under ThreadSanitizer.
 $(BUILD)/asan/build.ninja: | deps
@@ -37,8 +37,8 @@ $(BUILD)/tsan/build.ninja: | deps
 		-Dwerror=true -Dbench=false >/dev/null
 
 check: deps $(BUILD)/asan/build.ninja $(BUILD)/tsan/build.ninja
-	@ninja -C $(BUILD)/asan
-	@ninja -C $(BUILD)/tsan
+	@ninja --quiet -C $(BUILD)/asan
+	@ninja --quiet -C $(BUILD)/tsan
 	@rc=0; \
 	meson test -C $(BUILD)/asan --print-errorlogs --num-processes 2 || rc=1; \
 	scripts/tsan-run meson test -C $(BUILD)/tsan --print-errorlogs --suite stress || rc=1; \

@@ -10,14 +10,12 @@ set -u
 : "${MQCAP_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
-MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
+tb_tool MQSEND mqsend
 CHECK=(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py")
-[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
-command -v tcpdump >/dev/null || tb_fail "tcpdump not installed"
+tb_need tcpdump
 
 tb_up "$(tb_unique_name send)" --queues 2
-tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)
-tb_on_exit "rm -rf $tmp"
+tmp=$(tb_tmpdir)
 # The kernel's own IPv6 chatter (DAD, MLD, RS) follows link-up; let it pass so that the
 # counters below see only mqsend.
 sleep 2
@@ -25,32 +23,16 @@ sleep 2
 ctr() { tb_rx cat "/sys/class/net/$RX_DEV/statistics/$1"; }
 txctr() { tb_tx cat "/sys/class/net/$TX_DEV/statistics/$1"; }
 
-tdpid=
-cap_start() { # FILE FILTER
-	: >"$tmp/td.err"
-	ip netns exec "$RX_NS" tcpdump -i "$RX_DEV" -Q in -n -s 2048 -B 65536 --immediate-mode -w "$1" "$2" 2>"$tmp/td.err" &
-	tdpid=$!
-	tb_on_exit "kill $tdpid"
-	for _ in $(seq 100); do grep -q "listening on" "$tmp/td.err" && return 0; sleep 0.05; done
-	tb_fail "tcpdump did not start: $(cat "$tmp/td.err")"
-}
-cap_stop() {
-	sleep 0.5
-	kill -INT "$tdpid" 2>/dev/null
-	wait "$tdpid" 2>/dev/null
-	grep -q "^0 packets dropped by kernel" "$tmp/td.err" || tb_fail "tcpdump lost frames: $(cat "$tmp/td.err")"
-}
-
 fails=0
 # 1. Contents, byte-exact, for each kind of workload (and each path).
 # args: NAME MODE "mqsend generator options" "checker options" COUNT
 content() {
 	local name=$1 mode=$2 gen=$3 chk=$4 n=$5 f="$tmp/$1.pcap" c
-	cap_start "$f" "ether src $TX_MAC and (tcp or udp or vlan)"
+	tb_tcpdump_start "$f" "ether src $TX_MAC and (tcp or udp or vlan)"
 	# shellcheck disable=SC2086
 	tb_tx "$MQSEND" -i "$TX_DEV" -m "$mode" --dst-mac "$RX_MAC" -c "$n" -q $gen >/dev/null ||
 		tb_fail "$name: mqsend failed"
-	cap_stop
+	tb_tcpdump_stop
 	# libpcap's filter machine: every frame is the protocol asked for.
 	c=$(tcpdump -n -r "$f" "${6:-ip or ip6 or vlan}" 2>/dev/null | wc -l)
 	[ "$c" -eq "$n" ] || { echo "FAIL: $name: filter '${6:-ip or ip6 or vlan}' matched $c of $n"; fails=$((fails + 1)); return; }
@@ -84,13 +66,13 @@ N=200000
 for mode in bypass qdisc xdp; do
 	# Frames that are not mqsend's (the kernel's IPv6 router solicitations can still come
 	# seconds after link-up) are captured and subtracted from the counters.
-	cap_start "$tmp/other.pcap" "not (tcp and src host 198.18.0.1 and dst net 198.19.0.0/20)"
+	tb_tcpdump_start "$tmp/other.pcap" "not (tcp and src host 198.18.0.1 and dst net 198.19.0.0/20)"
 	rx0=$(ctr rx_packets); tx0=$(txctr tx_packets)
 	out=$(tb_tx "$MQSEND" -i "$TX_DEV" -m "$mode" --paper --dst-mac "$RX_MAC" -c $N --json) ||
 		tb_fail "$mode: mqsend failed: $out"
 	sleep 0.3
 	rx=$(( $(ctr rx_packets) - rx0 )); tx=$(( $(txctr tx_packets) - tx0 ))
-	cap_stop
+	tb_tcpdump_stop
 	other=$(tcpdump -n -r "$tmp/other.pcap" 2>/dev/null | tee -a "$tmp/other.txt" | wc -l)
 	rx=$((rx - other)); tx=$((tx - other))
 	sent=$(sed -n 's/.*"packets":\([0-9]*\),.*/\1/p' <<<"$out")

@@ -9,12 +9,10 @@ set -u
 : "${MQCAP_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
-MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
+tb_tool MQSEND mqsend
 
 tb_up "$(tb_unique_name send)" --queues 2
-tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)
-tb_on_exit "rm -rf $tmp"
+tmp=$(tb_tmpdir)
 echo "this is not a capture" >"$tmp/text.pcap"
 python3 - "$tmp/raw.pcap" <<PY
 import sys
@@ -22,12 +20,8 @@ sys.path.insert(0, "$MQCAP_SRC/tests/system/lib")
 import pktlib as P
 P.write_pcap(sys.argv[1], [b"\x45" + b"\0" * 40], linktype=101)  # LINKTYPE_RAW
 PY
-command -v tcpdump >/dev/null || tb_fail "tcpdump not installed"
-ip netns exec "$RX_NS" tcpdump -i "$RX_DEV" -Q in -n -s 128 --immediate-mode -w "$tmp/cap.pcap" \
-	"tcp or udp or vlan" 2>"$tmp/td.err" &
-tdpid=$!
-tb_on_exit "kill $tdpid"
-for _ in $(seq 100); do grep -q "listening on" "$tmp/td.err" && break; sleep 0.05; done
+tb_need tcpdump
+tb_tcpdump_start "$tmp/cap.pcap" "tcp or udp or vlan"
 fails=0
 
 # NAME WANT_STATUS MESSAGE_REGEX ARGS...
@@ -64,8 +58,7 @@ else
 	echo "FAIL: --help"; fails=$((fails + 1))
 fi
 
-sleep 0.5
-kill -INT "$tdpid"; wait "$tdpid"
+tb_tcpdump_stop
 n=$(tcpdump -n -r "$tmp/cap.pcap" 2>/dev/null | wc -l)
 if [ "$n" -eq 0 ]; then echo "ok: nothing was sent"; else echo "FAIL: $n frames reached the receiver"; fails=$((fails + 1)); fi
 

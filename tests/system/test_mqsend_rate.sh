@@ -7,8 +7,7 @@ set -u
 : "${MQCAP_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
-MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
+tb_tool MQSEND mqsend
 
 tb_up "$(tb_unique_name send)" --queues 2
 sleep 2

@@ -9,13 +9,11 @@ set -u
 : "${MQCAP_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$MQCAP_SRC/tests/system/lib/testbed.sh"
 tb_require_root
-MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
+tb_tool MQSEND mqsend
 CHECK=(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py")
-[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
 
 tb_up "$(tb_unique_name send)" --queues 4
-tmp=$(mktemp -d /tmp/mqsend-test.XXXXXX)
-tb_on_exit "rm -rf $tmp"
+tmp=$(tb_tmpdir)
 sleep 2
 fails=0
 

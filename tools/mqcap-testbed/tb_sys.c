@@ -168,21 +168,26 @@ int tb_rm_pin_dir(const char *dir)
 	return r;
 }
 
-static int ethtool_ioctl(const char *dev, void *cmd)
+/* One interface ioctl on a throwaway socket: ifr gets dev's name, the rest is the caller's. */
+static int dev_ioctl(const char *dev, unsigned long req, struct ifreq *ifr)
 {
-	struct ifreq ifr;
 	int fd, r = 0;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	ifr.ifr_data = cmd;
-	if (ioctl(fd, SIOCETHTOOL, &ifr))
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
+	if (ioctl(fd, req, ifr))
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+static int ethtool_ioctl(const char *dev, void *cmd)
+{
+	struct ifreq ifr = { .ifr_data = cmd };
+
+	return dev_ioctl(dev, SIOCETHTOOL, &ifr);
 }
 
 int tb_dev_queues(const char *dev, unsigned *rx, unsigned *tx)
@@ -200,18 +205,10 @@ int tb_dev_queues(const char *dev, unsigned *rx, unsigned *tx)
 
 int tb_dev_mac(const char *dev, char *buf, unsigned len)
 {
-	struct ifreq ifr;
+	struct ifreq ifr = { 0 };
 	unsigned char *m;
-	int fd, r = 0;
+	int r = dev_ioctl(dev, SIOCGIFHWADDR, &ifr);
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		r = -errno;
-	close(fd);
 	if (r)
 		return r;
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;

@@ -35,18 +35,6 @@ void mqs_filler_init(void)
 	}
 }
 
-uint16_t mqs_csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-uint32_t mqs_csum_add(const void *buf, unsigned len, uint32_t sum)
-{
-	return mqcap_payload_sum(buf, len, sum);
-}
-
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -124,7 +112,7 @@ static void tmpl_build(const struct mqs_opts *o, struct mqs_tmpl *t, const uint8
 		ip[9] = o->proto;
 		memcpy(ip + 12, saddr, 4);
 		memcpy(ip + 16, daddr, 4);
-		t->ip_part = mqs_csum_add(ip, 20, 0);
+		t->ip_part = mqcap_payload_sum(ip, 20, 0);
 		off += 20;
 	}
 	t->l4_off = (uint8_t)off;
@@ -148,10 +136,10 @@ static void tmpl_build(const struct mqs_opts *o, struct mqs_tmpl *t, const uint8
 	t->proto = o->proto;
 	t->hdr_len = (uint8_t)off;
 	/* Pseudo header without its length, then the L4 header with zero length/checksum. */
-	sum = mqs_csum_add(saddr, alen, 0);
-	sum = mqs_csum_add(daddr, alen, sum);
+	sum = mqcap_payload_sum(saddr, alen, 0);
+	sum = mqcap_payload_sum(daddr, alen, sum);
 	sum += o->proto;
-	sum = mqs_csum_add(l4, (unsigned)(h + off - l4), sum);
+	sum = mqcap_payload_sum(l4, (unsigned)(h + off - l4), sum);
 	t->l4_part = sum;
 }
 
@@ -254,15 +242,15 @@ void mqs_frame_finish(const struct mqs_tmpl *t, uint8_t *frame, unsigned len)
 		unsigned tot = len - t->l3_off;
 
 		put16(ip + 2, (uint16_t)tot);
-		put16(ip + 10, (uint16_t)~mqs_csum_fold(t->ip_part + tot));
+		put16(ip + 10, (uint16_t)~mqcap_payload_fold(t->ip_part + tot));
 	}
 	if (t->proto == IPPROTO_UDP) {
 		put16(l4 + 4, (uint16_t)l4len);
 		sum += l4len;
-		cs = (uint16_t)~mqs_csum_fold(sum);
+		cs = (uint16_t)~mqcap_payload_fold(sum);
 		put16(l4 + 6, cs ? cs : 0xffff);
 	} else {
-		put16(l4 + 16, (uint16_t)~mqs_csum_fold(sum));
+		put16(l4 + 16, (uint16_t)~mqcap_payload_fold(sum));
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <glob.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,20 @@ bool mqs_thread_should_stop(struct mqs_thread *t, uint64_t sent, uint64_t now_ns
 	if (t->quota && sent >= t->quota)
 		return true;
 	return t->deadline_ns && now_ns >= t->deadline_ns;
+}
+
+int mqs_thread_fail(struct mqs_thread *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->errmsg, sizeof(t->errmsg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(t->errmsg))
+		snprintf(t->errmsg + n, sizeof(t->errmsg) - (size_t)n, ": %s", strerror(err));
+	t->err = -err;
+	return -err;
 }
 
 static int dev_info(struct mqs_opts *o)
@@ -160,7 +175,8 @@ static int assign(struct run *r)
 		struct mqs_thread *th = &r->th[t];
 		uint32_t *flows = NULL;
 		uint16_t *socks = NULL;
-		uint32_t n = 0;
+		uint32_t n = 0, cap;
+		bool rss = o->mode == MQS_MODE_XDP && o->rss;
 
 		th->idx = t;
 		th->o = o;
@@ -182,32 +198,23 @@ static int assign(struct run *r)
 			th->gen.file = &r->file;
 			continue;
 		}
-		flows = malloc(((size_t)r->nflows / T + 1) * sizeof(*flows));
-		socks = malloc(((size_t)r->nflows / T + 1) * sizeof(*socks));
-		if (!flows || !socks) {
+		/* With --rss a flow goes where RSS sends it: the thread owning its queue. Without,
+		 * flows are dealt round-robin. Either way, count this thread's flows first. */
+		cap = rss ? 0 : r->nflows / T + 1;
+		for (uint32_t f = 0; rss && f < r->nflows; f++)
+			cap += r->tmpl[f].queue % T == t;
+		flows = malloc(((size_t)cap + 1) * sizeof(*flows));
+		socks = rss ? malloc(((size_t)cap + 1) * sizeof(*socks)) : NULL;
+		if (!flows || (rss && !socks)) {
 			free(flows);
 			free(socks);
 			cli_warn("out of memory");
 			return -1;
 		}
-		if (o->mode == MQS_MODE_XDP && o->rss) {
-			/* A flow goes where RSS sends it: the thread owning its queue. */
+		if (rss) {
 			for (uint32_t f = 0; f < r->nflows; f++) {
 				if (r->tmpl[f].queue % T != t)
 					continue;
-				if (n == r->nflows / T + 1) {
-					uint32_t *nf = realloc(flows, (size_t)r->nflows * sizeof(*nf));
-					uint16_t *ns = realloc(socks, (size_t)r->nflows * sizeof(*ns));
-
-					if (!nf || !ns) {
-						cli_warn("out of memory");
-						free(nf ? nf : flows);
-						free(ns ? ns : socks);
-						return -1;
-					}
-					flows = nf;
-					socks = ns;
-				}
 				flows[n] = f;
 				socks[n] = (uint16_t)(r->tmpl[f].queue / T);
 				n++;
@@ -216,12 +223,12 @@ static int assign(struct run *r)
 		} else {
 			for (uint32_t f = t; f < r->nflows; f += T)
 				flows[n++] = f;
-			free(socks);
 		}
 		if (!n) {
 			cli_warn("thread %u would send no flow (%u flows for %u threads%s)", t, r->nflows,
 				 T, o->rss ? ", after RSS placement" : "");
 			free(flows);
+			free(socks);
 			return -1;
 		}
 		th->gen.flows = flows;

@@ -162,8 +162,6 @@ unsigned mqs_gen_next(struct mqs_gen *g, uint8_t *dst, unsigned *sock);
 unsigned mqs_gen_peek_len(const struct mqs_gen *g);
 /* Replay with original timing: nanoseconds after start when the next packet is due. */
 uint64_t mqs_gen_replay_due(struct mqs_gen *g);
-uint16_t mqs_csum_fold(uint32_t sum);
-uint32_t mqs_csum_add(const void *buf, unsigned len, uint32_t sum);
 void mqs_frame_finish(const struct mqs_tmpl *t, uint8_t *frame, unsigned len);
 
 /* replay.c */
@@ -188,6 +186,10 @@ void mqs_tx_xdp_close(void *state);
 
 /* Shared by the run loops: whether thread t should stop (quota, deadline, signal). */
 bool mqs_thread_should_stop(struct mqs_thread *t, uint64_t sent, uint64_t now_ns);
+/* Record thread t's failure: t->err = -err, t->errmsg = "<fmt...>: strerror(err)".
+ * Returns -err. */
+int mqs_thread_fail(struct mqs_thread *t, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* output.c */
 void mqs_print_live(const struct mqs_opts *o, double secs, uint64_t dpkts, uint64_t dbytes,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,12 +121,27 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static _Noreturn void bad(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2)))
+static _Noreturn void bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "%s: ", program_invocation_short_name);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help'.\n", program_invocation_short_name);
 	exit(2);
+}
+
+/* A number > 0 (with cli_parse_u64's k/M/G suffixes) for option opt, or exit 2. */
+static uint64_t parse_positive(const char *opt, const char *what, const char *arg)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(arg, opt, &v) || !v)
+		bad("%s: expected a positive %s, got '%s'", opt, what, arg);
+	return v;
 }
 
 static int parse_addr(const char *s, uint8_t *out, bool *v6)
@@ -259,20 +275,17 @@ void mqs_opts_parse(int argc, char **argv, struct mqs_opts *o)
 			break;
 		case 'c':
 		case 'n':
-			if (cli_parse_u64(optarg, "--count", &o->count) || !o->count)
-				bad("--count: expected a positive number, got '%s'", optarg);
+			o->count = parse_positive("--count", "number", optarg);
 			break;
 		case 'd':
 			if (cli_parse_duration_ms(optarg, "--duration", &o->duration_ms) || !o->duration_ms)
 				bad("--duration: expected a positive duration, got '%s'", optarg);
 			break;
 		case 'r':
-			if (cli_parse_u64(optarg, "--rate", &o->rate_pps) || !o->rate_pps)
-				bad("--rate: expected a positive packets/s rate, got '%s'", optarg);
+			o->rate_pps = parse_positive("--rate", "packets/s rate", optarg);
 			break;
 		case 'b':
-			if (cli_parse_u64(optarg, "--bps", &o->rate_bps) || !o->rate_bps)
-				bad("--bps: expected a positive bits/s rate, got '%s'", optarg);
+			o->rate_bps = parse_positive("--bps", "bits/s rate", optarg);
 			break;
 		case 't':
 			if (cli_parse_u64(optarg, "--threads", &v) || !v || v > MQS_MAX_THREADS)

@@ -55,6 +55,12 @@ static struct tpacket2_hdr *frame_hdr(struct pkt_state *s, unsigned i)
 	return (struct tpacket2_hdr *)(s->ring + (size_t)i * s->frame_size);
 }
 
+/* Per packet: a compare, not a division by the (run-time) ring size. */
+static unsigned ring_next(const struct pkt_state *s, unsigned i)
+{
+	return i + 1 == s->nframes ? 0 : i + 1;
+}
+
 static uint8_t *frame_data(struct pkt_state *s, unsigned i)
 {
 	/* Without PACKET_TX_HAS_OFF the data starts where a received frame's sockaddr_ll
@@ -75,13 +81,6 @@ static void vnet_set(struct pkt_state *s, unsigned i, unsigned len)
 	v->csum_offset = 0;
 }
 
-static int fail(struct mqs_thread *t, int err, const char *what)
-{
-	t->err = -err;
-	snprintf(t->errmsg, sizeof(t->errmsg), "%s: %s", what, strerror(err));
-	return -err;
-}
-
 int mqs_tx_packet_setup(struct mqs_thread *t, void **state)
 {
 	const struct mqs_opts *o = t->o;
@@ -92,18 +91,18 @@ int mqs_tx_packet_setup(struct mqs_thread *t, void **state)
 	unsigned need;
 
 	if (!s)
-		return fail(t, ENOMEM, "state");
+		return mqs_thread_fail(t, ENOMEM, "state");
 	s->fd = -1;
 	*state = s;
 	/* Protocol 0: this socket sends only, it never gets a copy of received traffic. */
 	s->fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (s->fd < 0)
-		return fail(t, errno, "socket(AF_PACKET)");
+		return mqs_thread_fail(t, errno, "socket(AF_PACKET)");
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
-		return fail(t, errno, "PACKET_VERSION");
+		return mqs_thread_fail(t, errno, "PACKET_VERSION");
 	if (o->mode == MQS_MODE_BYPASS &&
 	    setsockopt(s->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0)
-		return fail(t, errno, "PACKET_QDISC_BYPASS");
+		return mqs_thread_fail(t, errno, "PACKET_QDISC_BYPASS");
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0)
 		s->vnet = sizeof(struct virtio_net_hdr);
 	/* Frames sized for the largest packet this run can send. */
@@ -117,18 +116,18 @@ int mqs_tx_packet_setup(struct mqs_thread *t, void **state)
 	req.tp_frame_nr = s->nframes;
 	req.tp_block_nr = s->nframes / (req.tp_block_size / s->frame_size);
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0)
-		return fail(t, errno, "PACKET_TX_RING");
+		return mqs_thread_fail(t, errno, "PACKET_TX_RING");
 	s->ring_len = (size_t)req.tp_block_size * req.tp_block_nr;
 	s->ring = mmap(NULL, s->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, s->fd, 0);
 	if (s->ring == MAP_FAILED) {
 		s->ring = NULL;
-		return fail(t, errno, "mmap(TX ring)");
+		return mqs_thread_fail(t, errno, "mmap(TX ring)");
 	}
 	sll.sll_family = AF_PACKET;
 	sll.sll_ifindex = o->ifindex;
 	sll.sll_protocol = 0;
 	if (bind(s->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return fail(t, errno, "bind");
+		return mqs_thread_fail(t, errno, "bind");
 	return 0;
 }
 
@@ -148,7 +147,7 @@ static void reap(struct pkt_state *s, struct mqs_stats *st)
 			s->bytes += h->tp_len - s->vnet + MQS_FCS;
 		}
 		__atomic_store_n(&h->tp_status, TP_STATUS_AVAILABLE, __ATOMIC_RELAXED);
-		s->tail = (s->tail + 1) % s->nframes;
+		s->tail = ring_next(s, s->tail);
 		s->inflight--;
 	}
 	atomic_store_explicit(&st->packets, s->sent, memory_order_relaxed);
@@ -217,7 +216,7 @@ void mqs_tx_packet_run(struct mqs_thread *t, void *state)
 			h->tp_len = len + s->vnet;
 			/* Pairs with the kernel's read of tp_status before it reads the frame. */
 			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-			s->head = (s->head + 1) % s->nframes;
+			s->head = ring_next(s, s->head);
 			s->inflight++;
 			filled++;
 			mqs_pace_sent(&t->pace, len);
@@ -237,10 +236,8 @@ void mqs_tx_packet_run(struct mqs_thread *t, void *state)
 			usleep(1000);
 	}
 	reap(s, &t->st);
-	if (s->fatal) {
-		t->err = -s->fatal;
-		snprintf(t->errmsg, sizeof(t->errmsg), "send: %s", strerror(s->fatal));
-	}
+	if (s->fatal)
+		mqs_thread_fail(t, s->fatal, "send");
 }
 
 void mqs_tx_packet_close(void *state)

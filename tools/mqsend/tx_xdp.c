@@ -53,9 +53,7 @@ struct xs_state {
 
 static int fail(struct mqs_thread *t, int err, const char *what, unsigned q)
 {
-	t->err = -err;
-	snprintf(t->errmsg, sizeof(t->errmsg), "%s (TX queue %u): %s", what, q, strerror(err));
-	return -err;
+	return mqs_thread_fail(t, err, "%s (TX queue %u)", what, q);
 }
 
 static int sock_open(struct mqs_thread *t, struct xs_state *st, struct xs_sock *s, unsigned q)
@@ -161,6 +159,25 @@ static void submit(struct xs_state *st, struct xs_sock *s)
 	s->pending_bytes = 0;
 }
 
+/* Submit what every socket has written, kick and take completions back; returns the
+ * frames still outstanding. */
+static unsigned flush(struct xs_state *st)
+{
+	unsigned left = 0;
+
+	for (unsigned i = 0; i < st->nsocks; i++) {
+		struct xs_sock *s = &st->socks[i];
+
+		submit(st, s);
+		if (s->outstanding) {
+			kick(st, s);
+			complete(st, s);
+		}
+		left += s->outstanding;
+	}
+	return left;
+}
+
 static void publish(struct xs_state *st, struct mqs_thread *t)
 {
 	/* Bytes are counted when submitted; packets when completed. The difference is at most
@@ -224,15 +241,7 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 			mqs_pace_sent(&t->pace, len);
 		}
 		submitted += filled;
-		for (unsigned i = 0; i < st->nsocks; i++) {
-			struct xs_sock *s = &st->socks[i];
-
-			submit(st, s);
-			if (s->outstanding) {
-				kick(st, s);
-				complete(st, s);
-			}
-		}
+		flush(st);
 		publish(st, t);
 		if (st->fatal)
 			break;
@@ -242,28 +251,11 @@ void mqs_tx_xdp_run(struct mqs_thread *t, void *state)
 		}
 	}
 	/* Drain: kick until every submitted frame completed (at most ~1 s). */
-	for (int i = 0; i < 1000 && !st->fatal; i++) {
-		unsigned left = 0;
-
-		for (unsigned j = 0; j < st->nsocks; j++) {
-			struct xs_sock *s = &st->socks[j];
-
-			submit(st, s);
-			if (s->outstanding) {
-				kick(st, s);
-				complete(st, s);
-			}
-			left += s->outstanding;
-		}
-		if (!left)
-			break;
+	for (int i = 0; i < 1000 && !st->fatal && flush(st); i++)
 		usleep(1000);
-	}
 	publish(st, t);
-	if (st->fatal) {
-		t->err = -st->fatal;
-		snprintf(t->errmsg, sizeof(t->errmsg), "AF_XDP send: %s", strerror(st->fatal));
-	}
+	if (st->fatal)
+		mqs_thread_fail(t, st->fatal, "AF_XDP send");
 }
 
 void mqs_tx_xdp_close(void *state)

@@ -8,6 +8,7 @@
 #                                        # TX_MAC RX_MAC QUEUES RSS_KEY RSS_TABLE are exported
 #   tb_on_exit "kill $pid"               # more cleanup, run at exit (last registered first)
 #   tb_fail "message"                    # print FAIL and exit 1 (cleanup still runs)
+#   tb_tool MQSEND mqsend; tb_need tcpdump   # built tool ($MQSEND), installed command, or FAIL
 #
 # Everything tb_up made is removed at exit, whether the test passes, fails or is killed
 # (EXIT trap; SIGINT/SIGTERM/SIGHUP exit through it). Don't set your own EXIT trap: use
@@ -50,6 +51,7 @@ _tb_exit() {
 		eval "${_tb_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
 	tb_down
+	rm -rf "/tmp/mqcap-test.$$."*
 	exit $rc
 }
 trap _tb_exit EXIT
@@ -106,12 +108,53 @@ tb_rx_queue_packets() {
 	echo "${out[*]}"
 }
 
-# tb_tmpdir: a temporary directory removed at exit (printed).
+# tb_tmpdir: a temporary directory removed at exit (printed). Callers run it as d=$(tb_tmpdir),
+# a subshell whose tb_on_exit would be lost; so the directory's name carries this test's PID
+# ($$ is the test shell's PID in subshells too) and _tb_exit removes every such directory.
 tb_tmpdir() {
-	local d
-	d=$(mktemp -d /tmp/mqcap-test.XXXXXX) || tb_fail "mktemp"
-	tb_on_exit "rm -rf '$d'"
-	echo "$d"
+	mktemp -d "/tmp/mqcap-test.$$.XXXXXX" || tb_fail "mktemp"
+}
+
+# tb_tool VAR NAME: set VAR to the path of the built tool NAME (tools/NAME/NAME in the build
+# tree), or fail naming it when it was not built. (A variable, not a printed path: tb_fail in
+# a $(...) subshell would end only the subshell.)
+tb_tool() {
+	local t="$MQCAP_BUILD/tools/$2/$2"
+	[ -x "$t" ] || tb_fail "$2 not built at $t"
+	printf -v "$1" '%s' "$t"
+}
+
+# tb_need CMD...: fail unless each command is installed (scripts/deps installs them).
+tb_need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || tb_fail "$c not installed (scripts/deps)"
+	done
+}
+
+# tb_tcpdump_start FILE FILTER [tcpdump options]: capture the receiver's incoming frames that
+# match FILTER into FILE until tb_tcpdump_stop; returns once tcpdump listens.
+_tb_td_pid=
+tb_tcpdump_start() {
+	local f="$1" filter="$2"
+	shift 2
+	: >"$f.err"
+	ip netns exec "$RX_NS" tcpdump -i "$RX_DEV" -Q in -n -s 2048 -B 65536 --immediate-mode \
+		"$@" -w "$f" "$filter" 2>"$f.err" &
+	_tb_td_pid=$!
+	_tb_td_err="$f.err"
+	tb_on_exit "kill $_tb_td_pid"
+	for _ in $(seq 100); do grep -q "listening on" "$f.err" && return 0; sleep 0.05; done
+	tb_fail "tcpdump did not start: $(cat "$f.err")"
+}
+
+# tb_tcpdump_stop: let the last frames arrive, stop tcpdump, and fail if it dropped any.
+tb_tcpdump_stop() {
+	sleep 0.5
+	kill -INT "$_tb_td_pid" 2>/dev/null
+	wait "$_tb_td_pid" 2>/dev/null
+	grep -q "^0 packets dropped by kernel" "$_tb_td_err" ||
+		tb_fail "tcpdump lost frames: $(cat "$_tb_td_err")"
 }
 
 # tb_capture_send PCAP PREFIX COUNT [all]: capture on every RX queue (one PACKET_FANOUT_QM

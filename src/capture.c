@@ -31,7 +31,6 @@ struct mqcap {
 	struct mqcap__err err;
 	const struct mqcap__backend *be;
 	struct mqcap__reader *readers;
-	bool *eof;                /* reader at the end of its file */
 	unsigned nreaders;
 	unsigned rr;              /* reader that goes first in the next burst */
 	int epfd, evfd;
@@ -58,12 +57,13 @@ static void readers_close(struct mqcap *c)
 static void handle_free(struct mqcap *c)
 {
 	readers_close(c);
+	if (c->offline && c->readers)
+		free((char *)c->readers[0].path);
 	if (c->epfd >= 0)
 		close(c->epfd);
 	if (c->evfd >= 0)
 		close(c->evfd);
 	free(c->readers);
-	free(c->eof);
 	free(c);
 }
 
@@ -115,8 +115,7 @@ static int readers_plan(struct mqcap *c, const struct mqcap__capname *cn)
 		total += ds->all_queues ? ifc[d].rx_queues : ds->nqueues;
 	}
 	c->readers = calloc(total, sizeof(*c->readers));
-	c->eof = calloc(total, sizeof(*c->eof));
-	if (!c->readers || !c->eof)
+	if (!c->readers)
 		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
 	for (unsigned d = 0; d < cn->ndevs; d++) {
 		bool first = true;
@@ -147,8 +146,7 @@ static int open_offline(struct mqcap *c, const struct mqcap__capname *cn)
 	char *path = strdup(cn->path);
 
 	c->readers = calloc(1, sizeof(*c->readers));
-	c->eof = calloc(1, sizeof(*c->eof));
-	if (!c->readers || !c->eof || !path) {
+	if (!c->readers || !path) {
 		free(path);
 		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
 	}
@@ -178,7 +176,7 @@ static int opts_copy(struct mqcap *c, const struct mqcap_opts *opts)
 		return mqcap__err_set(&c->err, EINVAL, "unknown direction %d",
 				      (int)c->opts.direction);
 	if (!c->opts.snaplen)
-		c->opts.snaplen = 262144;
+		c->opts.snaplen = MQCAP_SNAPLEN_DEFAULT;
 	if (c->opts.snaplen < 64)
 		return mqcap__err_set(&c->err, EINVAL, "snaplen %u is below 64 bytes",
 				      c->opts.snaplen);
@@ -239,16 +237,13 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 		err = mqcap__err_set(&c->err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (c->opts.backend == MQCAP_BACKEND_PCAP && name && !strchr(name, ':')) {
-		/* backend pcap without a prefix: the name is the file */
-		memset(cn, 0, sizeof(*cn));
-		cn->backend = MQCAP_BACKEND_PCAP;
-		snprintf(cn->path, sizeof(cn->path), "%s", name);
-	} else {
+	/* backend pcap without a prefix: the name is the file */
+	if (c->opts.backend == MQCAP_BACKEND_PCAP && name && !strchr(name, ':'))
+		err = mqcap__capname_file(name, cn, &c->err);
+	else
 		err = mqcap__capname_parse(name, cn, &c->err);
-		if (err)
-			goto fail;
-	}
+	if (err)
+		goto fail;
 	want = cn->backend != MQCAP_BACKEND_AUTO ? cn->backend : c->opts.backend;
 
 	if (want == MQCAP_BACKEND_PCAP) {
@@ -278,8 +273,6 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 	return c;
 fail:
 	mqcap__last_error_set(&c->err);
-	if (c->offline && c->readers)
-		free((char *)c->readers[0].path);
 	handle_free(c);
 	free(cn);
 	errno = -err;
@@ -299,14 +292,16 @@ void mqcap_release(mqcap_t *c)
 }
 
 /*
- * One pass over the readers, starting at c->rr, each taking at most quota packets. A reader
- * with more waiting cannot starve the others: the first pass gives each its share of max,
- * the second fills what is left, and the starting reader rotates every burst.
+ * Two passes over the readers, starting at c->rr. A reader with more waiting cannot starve
+ * the others: the first pass gives each its share of max, the second fills what is left, and
+ * the starting reader rotates every burst. The second pass runs only when some reader filled
+ * its share: the others were drained, and asking them again is wasted work.
  */
 static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 {
 	unsigned n = 0, quota = max / c->nreaders ? max / c->nreaders : 1;
 	unsigned live = 0;
+	bool more = true;
 
 	if (c->pending_err) {
 		int err = c->pending_err;
@@ -317,19 +312,20 @@ static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 		c->err = c->pending_msg;
 		return err;
 	}
-	for (int pass = 0; pass < 2 && n < max; pass++) {
+	for (int pass = 0; pass < 2 && n < max && more; pass++) {
+		more = false;
 		for (unsigned k = 0; k < c->nreaders && n < max; k++) {
 			unsigned i = (c->rr + k) % c->nreaders, want = max - n;
 			struct mqcap__reader *r = &c->readers[i];
 			int rc;
 
-			if (c->eof[i])
+			if (r->eof)
 				continue;
 			if (pass == 0 && want > quota)
 				want = quota;
 			rc = c->be->recv(r, pkts + n, want, &c->err);
 			if (rc == -ENODATA) {
-				c->eof[i] = true;
+				r->eof = true;
 				continue;
 			}
 			if (rc < 0) {
@@ -341,15 +337,14 @@ static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 				return (int)n;
 			}
 			n += (unsigned)rc;
+			more |= (unsigned)rc == want;
 		}
-		if (c->nreaders == 1)
-			break;
 	}
 	c->rr = (c->rr + 1) % c->nreaders;
 	if (n)
 		return (int)n;
 	for (unsigned i = 0; i < c->nreaders; i++)
-		live += !c->eof[i];
+		live += !c->readers[i].eof;
 	if (!live) {
 		if (c->offline)
 			return -ENODATA; /* the pcap backend left its message in c->err */
@@ -526,7 +521,5 @@ void mqcap_close(mqcap_t *c)
 {
 	if (!c)
 		return;
-	if (c->offline && c->readers)
-		free((char *)c->readers[0].path);
 	handle_free(c);
 }

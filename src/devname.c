@@ -162,6 +162,16 @@ static int parse_dev(struct parser *ps, struct mqcap__capname *out)
 	return parse_qlist(ps, d);
 }
 
+int mqcap__capname_file(const char *path, struct mqcap__capname *out, struct mqcap__err *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (strlen(path) >= sizeof(out->path))
+		return mqcap__err_set(e, ENAMETOOLONG, "pcap: file name too long");
+	out->backend = MQCAP_BACKEND_PCAP;
+	strcpy(out->path, path);
+	return 0;
+}
+
 int mqcap__capname_parse(const char *name, struct mqcap__capname *out, struct mqcap__err *e)
 {
 	struct parser ps = { .name = name, .p = name, .e = e };
@@ -179,11 +189,7 @@ int mqcap__capname_parse(const char *name, struct mqcap__capname *out, struct mq
 			if (!colon[1])
 				return mqcap__err_set(e, EINVAL, "%s: missing file name after 'pcap:'",
 						      name);
-			if (strlen(colon + 1) >= sizeof(out->path))
-				return mqcap__err_set(e, ENAMETOOLONG, "pcap: file name too long");
-			out->backend = MQCAP_BACKEND_PCAP;
-			strcpy(out->path, colon + 1);
-			return 0;
+			return mqcap__capname_file(colon + 1, out, e);
 		}
 		if (plen == 6 && !memcmp(name, "packet", 6))
 			out->backend = MQCAP_BACKEND_PACKET;

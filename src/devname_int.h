@@ -54,6 +54,10 @@ struct mqcap__capname {
  * what is wrong where (e.g. "eth1@3-1: range end 1 below start 3"). */
 int mqcap__capname_parse(const char *name, struct mqcap__capname *out, struct mqcap__err *e);
 
+/* Fill out for the file path (backend pcap), as "pcap:PATH" would: for a name that is a
+ * file because the options chose backend pcap. Returns 0 or -ENAMETOOLONG. */
+int mqcap__capname_file(const char *path, struct mqcap__capname *out, struct mqcap__err *e);
+
 static inline bool mqcap__devspec_has(const struct mqcap__devspec *d, unsigned q)
 {
 	if (d->all_queues)

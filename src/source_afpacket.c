@@ -137,7 +137,7 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 		return mqcap__err_set(e, ENOMEM, "out of memory");
 	r->priv = a;
 	a->fd = -1;
-	a->snaplen = o->snaplen ? o->snaplen : 262144;
+	a->snaplen = o->snaplen;   /* capture.c gives the default */
 	a->restore_vlan = !(o->flags & MQCAP_F_NO_VLAN_RESTORE);
 
 	err = mqcap__filter_compile(&a->filter, o->filter, DLT_EN10MB, a->snaplen, e);

@@ -29,6 +29,7 @@ struct mqcap__reader {
 	unsigned dev;                /* index of the device in the capture name */
 	bool first_of_dev;           /* first reader of its device: reports its outgoing frames
 				      * (direction OUT/INOUT), so that they are not repeated */
+	bool eof;                    /* recv said -ENODATA: capture.c reads it no more */
 	int fd;                      /* polls readable when packets wait; -1 if none */
 	void *priv;                  /* the backend's state */
 };

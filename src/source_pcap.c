@@ -55,7 +55,7 @@ static int pcs_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 		return mqcap__err_set(e, ENOMEM, "out of memory");
 	r->priv = s;
 	r->fd = -1;             /* a file is always ready */
-	s->snaplen = o->snaplen ? o->snaplen : MAX_RECORD;
+	s->snaplen = o->snaplen;   /* capture.c gives the default */
 	s->p = pcap_open_offline_with_tstamp_precision(r->path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!s->p) {
 		/* libpcap says why: "No such file or directory", "unknown file format", ... */
@@ -78,6 +78,10 @@ static int pcs_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 	err = mqcap__filter_compile(&s->filter, o->filter, dlt, s->snaplen, e);
 	if (err)
 		goto fail;
+	/* recv() takes ftell() before each record to name where a bad one starts. glibc's
+	 * ftell() is an lseek() system call until the stream knows its offset, which a seek
+	 * records and later reads keep up to date: seek once here, not once per packet. */
+	(void)fseek(pcap_file(s->p), 0, SEEK_CUR);
 	s->arena = malloc(ARENA_BYTES);
 	if (!s->arena) {
 		err = mqcap__err_set(e, ENOMEM, "out of memory");

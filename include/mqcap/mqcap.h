@@ -57,6 +57,9 @@ enum mqcap_direction {
 #define MQCAP_F_NO_VLAN_RESTORE (1u << 3) /* packet: leave tags the kernel stripped out of the frame */
 #define MQCAP_F_XDP_GENERIC     (1u << 4) /* xdp: allow generic (skb) mode where it is correct */
 
+/* The snaplen when none is asked for: libpcap's largest, so nothing is cut. */
+#define MQCAP_SNAPLEN_DEFAULT 262144u
+
 /*
  * Options for mqcap_open(). Always initialise with MQCAP_OPTS() so that .sz is set: the
  * library reads only the fields that existed in the caller's version of this struct, and
@@ -65,7 +68,7 @@ enum mqcap_direction {
 struct mqcap_opts {
 	size_t sz;                    /* sizeof(struct mqcap_opts) of the caller */
 	enum mqcap_backend backend;   /* default when the name has no prefix; AUTO if 0 */
-	uint32_t snaplen;             /* bytes captured per packet; 0 = 262144 */
+	uint32_t snaplen;             /* bytes captured per packet; 0 = MQCAP_SNAPLEN_DEFAULT */
 	uint32_t flags;               /* MQCAP_F_* */
 	enum mqcap_direction direction;
 	const char *filter;           /* tcpdump syntax; NULL or "" = everything */

@@ -38,7 +38,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mqcap/mqcap.h"
 #include "mqcap/rss.h"
 
@@ -54,46 +54,13 @@ static uint16_t rss_table[MQCAP_RSS_TABLE_SIZE];
 
 static int rss_load(void)
 {
-	const char *k = getenv("RSS_KEY"), *t = getenv("RSS_TABLE");
-	char *end;
-
-	if (!k || strlen(k) != 2 * MQCAP_RSS_KEY_LEN || !t) {
-		fprintf(stderr, "capture_dump: -P needs RSS_KEY (80 hex digits) and RSS_TABLE\n");
+	if (mqcap_rss_key_parse(getenv("RSS_KEY"), rss_key) ||
+	    mqcap_rss_table_parse(getenv("RSS_TABLE"), rss_table)) {
+		fprintf(stderr, "capture_dump: -P needs RSS_KEY (80 hex digits) and RSS_TABLE "
+			"(%d comma-separated queues)\n", MQCAP_RSS_TABLE_SIZE);
 		return -1;
 	}
-	for (int i = 0; i < MQCAP_RSS_KEY_LEN; i++) {
-		char b[3] = { k[2 * i], k[2 * i + 1], 0 };
-
-		rss_key[i] = (uint8_t)strtoul(b, NULL, 16);
-	}
-	for (int i = 0; i < MQCAP_RSS_TABLE_SIZE; i++) {
-		rss_table[i] = (uint16_t)strtoul(t, &end, 10);
-		if (end == t || (i < MQCAP_RSS_TABLE_SIZE - 1 && *end != ',')) {
-			fprintf(stderr, "capture_dump: RSS_TABLE needs %d entries\n",
-				MQCAP_RSS_TABLE_SIZE);
-			return -1;
-		}
-		t = end + 1;
-	}
 	return 0;
-}
-
-static int rss_predict(const uint8_t *p, uint32_t n)
-{
-	uint8_t in[MQCAP_RSS_INPUT_MAX];
-	int len = mqcap_rss_input_frame(p, p + n, in);
-
-	if (len <= 0)
-		return 0;
-	return mqcap_rss_queue(rss_table, mqcap_rss_toeplitz(rss_key, in, (unsigned)len));
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
 }
 
 static uint64_t fnv1a(const uint8_t *p, uint32_t n)
@@ -121,28 +88,14 @@ static int count_fds(void)
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return cli_now_ns() / 1000000;
 }
 
 static const char *errno_name(int e)
 {
-	switch (e) {
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case ENOENT: return "ENOENT";
-	case EBUSY: return "EBUSY";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENODATA: return "ENODATA";
-	case EBADMSG: return "EBADMSG";
-	case ENETDOWN: return "ENETDOWN";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	default: return "other";
-	}
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "other";
 }
 
 /* Describe the frame: VLAN ids, protocol, addresses and ports. */
@@ -266,8 +219,7 @@ int main(int argc, char **argv)
 	}
 	if (predict && rss_load())
 		return 64;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	cli_stop_on_signals();
 
 	fds_before = count_fds();
 	c = mqcap_open(argv[optind], &o);
@@ -300,7 +252,7 @@ int main(int argc, char **argv)
 	if (sleep_ms)
 		usleep((useconds_t)(sleep_ms * 1000));
 	start = last = mono_ms();
-	while (!stop) {
+	while (!cli_stop_requested()) {
 		uint64_t now = mono_ms();
 		int n;
 
@@ -335,7 +287,8 @@ int main(int argc, char **argv)
 				       PRIx64 " flags=%u %s", p->dev, p->queue, p->len, p->caplen,
 				       p->ts_ns, fnv1a(p->data, p->caplen), p->flags, d);
 				if (predict)
-					printf(" rssq=%d", rss_predict(p->data, p->caplen));
+					printf(" rssq=%u", mqcap_rss_frame_queue(
+					       rss_key, rss_table, p->data, p->caplen, NULL));
 				putchar('\n');
 			}
 			if (dumper) {

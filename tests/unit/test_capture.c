@@ -6,6 +6,7 @@
  * run as root).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -64,8 +65,8 @@ static void test_pcap_replay(void **state)
 	assert_int_equal(mqcap_queue_stats(c, 0, &st), 0);
 	assert_int_equal(st.received, 4);
 	assert_int_equal(mqcap_queue_stats(c, 3, &st), -EINVAL);
-	/* nanosecond file: the first stamp is exact */
 	mqcap_close(c);
+	/* nanosecond file: the last stamp keeps its nanoseconds */
 	assert_int_equal(last_ts, 1700000003000003000ull);
 }
 
@@ -129,6 +130,16 @@ static void test_open_errors(void **state)
 	assert_int_equal(errno, ENOENT);
 	assert_null(mqcap_open("packet:nosuchdev0", NULL));
 	assert_int_equal(errno, ENODEV);
+	/* backend pcap in the options: a name too long for a path is refused, not cut short */
+	{
+		MQCAP_OPTS(po, .backend = MQCAP_BACKEND_PCAP);
+		static char longname[PATH_MAX + 8];
+
+		memset(longname, 'a', sizeof(longname) - 1);
+		assert_null(mqcap_open(longname, &po));
+		assert_int_equal(errno, ENAMETOOLONG);
+		assert_string_equal(mqcap_last_error(), "pcap: file name too long");
+	}
 	mqcap_close(NULL);
 }
 

@@ -64,7 +64,6 @@
 #define IFF_LOWER_UP 0x10000 /* <linux/if.h>, which clashes with <net/if.h> */
 #endif
 
-#define DEFAULT_SNAPLEN 262144u
 #define PEEK_BATCH 64
 #define LINK_CHECK_NS 10000000ull  /* look at link events at most every 10 ms when idle */
 
@@ -161,20 +160,15 @@ static int poll_fd_open(struct mqcap__reader *r, struct afxdp *a, bool busy_poll
 /* The queue's poller, listed anew; false without threaded NAPI or on failure. */
 static bool napi_find(const struct mqcap__reader *r, struct mqcap_napi_thread *out)
 {
-	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread. */
-	struct mqcap_napi_thread *t = calloc(MQCAP_XDP_MAX_QUEUES, sizeof(*t));
-	int n;
+	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread.
+	 * Pollers are listed in queue order, so the first queue + 1 of them are enough. */
+	struct mqcap_napi_thread *t = calloc(r->queue + 1, sizeof(*t));
+	bool found = t && mqcap_napi_list(r->dev_name, t, r->queue + 1) > (int)r->queue;
 
-	if (!t)
-		return false;
-	n = mqcap_napi_list(r->dev_name, t, MQCAP_XDP_MAX_QUEUES);
-	if (n > (int)r->queue && r->queue < MQCAP_XDP_MAX_QUEUES) {
+	if (found)
 		*out = t[r->queue];
-		free(t);
-		return true;
-	}
 	free(t);
-	return false;
+	return found;
 }
 
 /* The CPU the queue's poller is pinned to, if exactly one; -1 otherwise or without
@@ -314,7 +308,7 @@ static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struc
 	a->promisc_fd = -1;
 	a->napi_cpu = -1;
 	r->priv = a;
-	a->snaplen = o->snaplen ? o->snaplen : DEFAULT_SNAPLEN;
+	a->snaplen = o->snaplen; /* capture.c has set the default */
 
 	err = mqcap__filter_compile(&a->filter, o->filter, DLT_EN10MB, a->snaplen, e);
 	if (err)
@@ -372,7 +366,8 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 		      struct mqcap__err *e)
 {
 	struct afxdp *a = r->priv;
-	uint64_t boot_to_real = 0;
+	const bool filter = mqcap__filter_active(&a->filter);
+	uint64_t burst_real = 0, boot_to_real = 0;
 	unsigned n = 0;
 
 	if (a->gone)
@@ -385,15 +380,18 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 
 		if (!got)
 			break;
-		if (!boot_to_real)
-			boot_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+		/* Both clocks once per burst: the offset for stamped frames, and the time of the
+		 * burst for frames without metadata. */
+		if (!burst_real) {
+			burst_real = clock_ns(CLOCK_REALTIME);
+			boot_to_real = burst_real - clock_ns(CLOCK_BOOTTIME);
+		}
 		for (uint32_t i = 0; i < got; i++) {
 			const struct mqcap_xdp_meta *m = (const void *)(f[i].data - sizeof(*m));
 			uint32_t caplen = f[i].len < a->snaplen ? f[i].len : a->snaplen;
 			struct mqcap_pkt *p = &pkts[n];
 
-			if (mqcap__filter_active(&a->filter) &&
-			    !mqcap__filter_match(&a->filter, f[i].data, caplen, f[i].len)) {
+			if (filter && !mqcap__filter_match(&a->filter, f[i].data, caplen, f[i].len)) {
 				a->filtered++;
 				continue;
 			}
@@ -401,13 +399,16 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 			p->caplen = caplen;
 			p->len = f[i].len;
 			p->ts_ns = m->magic == MQCAP_XDP_META_MAGIC ? m->ts_ns + boot_to_real :
-				   boot_to_real + clock_ns(CLOCK_BOOTTIME);
+				   burst_real;
 			p->queue = (uint16_t)r->queue;
 			p->dev = (uint16_t)r->dev;
 			p->flags = caplen < f[i].len ? MQCAP_PKT_TRUNCATED : 0;
 			a->bytes += f[i].len;
 			n++;
 		}
+		/* The RX ring ran dry: another peek would only re-read the kernel's index. */
+		if (got < want)
+			break;
 	}
 	a->received += n;
 	if (n)

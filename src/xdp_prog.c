@@ -28,7 +28,6 @@ struct mqcap__xdp_prog {
 	unsigned ifindex;
 	unsigned refs;
 	bool generic;
-	unsigned prog_id;
 	struct mqcap_xdp_redirect *skel;
 	int link_fd;           /* closing it (or dying) detaches the program */
 	int xsks_fd, captured_fd, counters_fd;
@@ -161,8 +160,6 @@ static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 		  bool allow_generic, struct mqcap__err *e)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
 	int err, prog_fd;
 
 	mqcap__xdp_log_clear();
@@ -181,9 +178,6 @@ static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 	p->xsks_fd = bpf_map__fd(p->skel->maps.xsks);
 	p->captured_fd = bpf_map__fd(p->skel->maps.captured);
 	p->counters_fd = bpf_map__fd(p->skel->maps.counters);
-	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		p->prog_id = info.id;
 
 	/* Native mode explicitly: with no mode flag the kernel silently falls back to generic
 	 * mode on drivers without XDP support. */
@@ -393,9 +387,4 @@ int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,
 bool mqcap__xdp_prog_is_generic(const struct mqcap__xdp_prog *p)
 {
 	return p->generic;
-}
-
-unsigned mqcap__xdp_prog_id(const struct mqcap__xdp_prog *p)
-{
-	return p->prog_id;
 }

@@ -54,7 +54,4 @@ int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,
 /* True when attached in generic (skb) mode. */
 bool mqcap__xdp_prog_is_generic(const struct mqcap__xdp_prog *p);
 
-/* The kernel's id of the program (as `bpftool prog` and `ip link` show it). */
-unsigned mqcap__xdp_prog_id(const struct mqcap__xdp_prog *p);
-
 #endif

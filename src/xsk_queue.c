@@ -2,12 +2,11 @@
 /* xsk_queue.c - one AF_XDP socket + UMEM per RX queue (see xsk_queue_int.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <stdlib.h>
 
 #include <xdp/xsk.h>
 

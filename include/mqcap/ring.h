@@ -331,27 +331,54 @@ MQCAP_RING_INLINE void mqcap__ring_spsc_copy_in(struct mqcap_ring_spsc *r, uint3
 }
 
 /*
- * Enqueue up to n elements of esize bytes each from the array objs (copied into the ring).
- * esize must equal the ring's element size; pass it as a constant so the copy is inlined.
- * bulk != 0: all n or none. Returns the number enqueued (0 when full). Producer only.
+ * Zero-copy enqueue, step 1: find up to n free slots (as many as fit). Stores the index of the
+ * first in *idx; slot i of the reservation is mqcap_ring_spsc_slot(r, *idx + i). Returns how
+ * many (0 when full). The slots stay invisible to the consumer until commit; calling reserve
+ * again before commit returns the same slots (a reservation is a view, not a claim), and
+ * enqueue before commit would overwrite them. Producer only.
  */
-MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_enqueue(struct mqcap_ring_spsc *r, const void *objs,
-						uint32_t esize, uint32_t n, int bulk)
+MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_reserve(struct mqcap_ring_spsc *r, uint32_t n,
+					       uint32_t *idx)
 {
 	uint32_t tail = r->prod_own.tail;
 	uint32_t room = mqcap__ring_spsc_prod_room(r, tail, n);
 
-	if (room < n) {
-		if (bulk || room == 0)
-			return 0;
-		n = room;
-	}
-	mqcap__ring_spsc_copy_in(r, tail, objs, esize, n);
-	r->prod_own.tail = tail + n;
-	/* R1: pairs with A2 in the consumer's refresh, which then sees the slots filled. */
-	atomic_store_explicit(&r->prod.tail, tail + n, memory_order_release);
-	mqcap__ring_spsc_prod_notify(r, tail + n);
-	return n;
+	*idx = tail;
+	return room < n ? room : n;
+}
+
+/*
+ * Zero-copy enqueue, step 2: publish the first n slots of the last reservation (n <= what
+ * reserve returned; the rest are given back). Producer only.
+ */
+MQCAP_RING_INLINE void mqcap_ring_spsc_commit(struct mqcap_ring_spsc *r, uint32_t n)
+{
+	uint32_t tail = r->prod_own.tail + n;
+
+	r->prod_own.tail = tail;
+	/* R1: pairs with A2 in the consumer's refresh, which then sees the slots filled
+	 * (copied in by enqueue or written in place). */
+	atomic_store_explicit(&r->prod.tail, tail, memory_order_release);
+	mqcap__ring_spsc_prod_notify(r, tail);
+}
+
+/*
+ * Enqueue up to n elements of esize bytes each from the array objs (copied into the ring).
+ * esize must equal the ring's element size; pass it as a constant so the copy is inlined.
+ * bulk != 0: all n or none. Returns the number enqueued (0 when full). Producer only.
+ * The copying form of reserve + commit.
+ */
+MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_enqueue(struct mqcap_ring_spsc *r, const void *objs,
+						uint32_t esize, uint32_t n, int bulk)
+{
+	uint32_t tail;
+	uint32_t room = mqcap_ring_spsc_reserve(r, n, &tail);
+
+	if (room < n && (bulk || room == 0))
+		return 0;
+	mqcap__ring_spsc_copy_in(r, tail, objs, esize, room);
+	mqcap_ring_spsc_commit(r, room);
+	return room;
 }
 
 /* Burst enqueue of n elements of esize (== the ring's) bytes from objs. Producer only. */
@@ -391,38 +418,6 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_enqueue(struct mqcap_ring_spsc *r, vo
 }
 
 /*
- * Zero-copy enqueue, step 1: find up to n free slots (as many as fit). Stores the index of the
- * first in *idx; slot i of the reservation is mqcap_ring_spsc_slot(r, *idx + i). Returns how
- * many (0 when full). The slots stay invisible to the consumer until commit; calling reserve
- * again before commit returns the same slots (a reservation is a view, not a claim), and
- * enqueue before commit would overwrite them. Producer only.
- */
-MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_reserve(struct mqcap_ring_spsc *r, uint32_t n,
-					       uint32_t *idx)
-{
-	uint32_t tail = r->prod_own.tail;
-	uint32_t room = mqcap__ring_spsc_prod_room(r, tail, n);
-
-	*idx = tail;
-	return room < n ? room : n;
-}
-
-/*
- * Zero-copy enqueue, step 2: publish the first n slots of the last reservation (n <= what
- * reserve returned; the rest are given back). Producer only.
- */
-MQCAP_RING_INLINE void mqcap_ring_spsc_commit(struct mqcap_ring_spsc *r, uint32_t n)
-{
-	uint32_t tail = r->prod_own.tail + n;
-
-	r->prod_own.tail = tail;
-
-	/* R1 again: pairs with A2, the consumer sees the slots written in place. */
-	atomic_store_explicit(&r->prod.tail, tail, memory_order_release);
-	mqcap__ring_spsc_prod_notify(r, tail);
-}
-
-/*
  * Wake a sleeping consumer now if anything waits, regardless of the watermarks. A producer
  * that uses wake_items > 1 calls this before it goes idle itself, so the last items never
  * wait for a watermark that will not come. Cheap when the consumer is awake. Producer only.
@@ -432,8 +427,7 @@ MQCAP_RING_INLINE void mqcap_ring_spsc_flush(struct mqcap_ring_spsc *r)
 	if (!(r->flags & MQCAP_RING_F_WAKE))
 		return;
 	if (mqcap__ring_spsc_wait_armed(r))
-		mqcap__ring_spsc_wake_slow(r,
-			r->prod_own.tail, 1);
+		mqcap__ring_spsc_wake_slow(r, r->prod_own.tail, 1);
 }
 
 /* ---- consumer ---- */
@@ -468,23 +462,49 @@ MQCAP_RING_INLINE void mqcap__ring_spsc_copy_out(const struct mqcap_ring_spsc *r
 	}
 }
 
-MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_dequeue(struct mqcap_ring_spsc *r, void *objs,
-						uint32_t esize, uint32_t n, int bulk)
+/*
+ * Zero-copy dequeue, step 1: find up to n filled slots. Stores the first index in *idx
+ * (slot i is mqcap_ring_spsc_slot(r, *idx + i)) and returns how many (0 when empty). The
+ * slots stay owned by the consumer, unchanged, until release; peeking again before release
+ * returns the same slots first. Consumer only.
+ */
+MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_peek(struct mqcap_ring_spsc *r, uint32_t n,
+					    uint32_t *idx)
 {
 	uint32_t head = r->cons_own.head;
 	uint32_t avail = mqcap__ring_spsc_cons_avail(r, head, n);
 
-	if (avail < n) {
-		if (bulk || avail == 0)
-			return 0;
-		n = avail;
-	}
-	mqcap__ring_spsc_copy_out(r, head, objs, esize, n);
-	r->cons_own.head = head + n;
+	*idx = head;
+	return avail < n ? avail : n;
+}
+
+/*
+ * Zero-copy dequeue, step 2: give the first n peeked slots back to the producer (n <= what
+ * peek returned; the rest stay in the ring for the next peek). Do not touch them afterwards.
+ * Consumer only.
+ */
+MQCAP_RING_INLINE void mqcap_ring_spsc_release(struct mqcap_ring_spsc *r, uint32_t n)
+{
+	uint32_t head = r->cons_own.head + n;
+
+	r->cons_own.head = head;
 	/* R2: pairs with A1; release orders our slot reads before the producer may reuse
 	 * the slots (the consumer must finish reading before it publishes, as ck_ring says). */
-	atomic_store_explicit(&r->cons.head, head + n, memory_order_release);
-	return n;
+	atomic_store_explicit(&r->cons.head, head, memory_order_release);
+}
+
+/* The copying form of peek + release (bulk != 0: all n or none). Consumer only. */
+MQCAP_RING_INLINE uint32_t mqcap__ring_spsc_dequeue(struct mqcap_ring_spsc *r, void *objs,
+						uint32_t esize, uint32_t n, int bulk)
+{
+	uint32_t head;
+	uint32_t avail = mqcap_ring_spsc_peek(r, n, &head);
+
+	if (avail < n && (bulk || avail == 0))
+		return 0;
+	mqcap__ring_spsc_copy_out(r, head, objs, esize, avail);
+	mqcap_ring_spsc_release(r, avail);
+	return avail;
 }
 
 /* Burst dequeue of up to n elements of esize (== the ring's) bytes into objs. Consumer only. */
@@ -519,36 +539,6 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_dequeue_bulk(struct mqcap_ring_spsc *
 MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_dequeue(struct mqcap_ring_spsc *r, void **obj)
 {
 	return mqcap__ring_spsc_dequeue(r, obj, sizeof(void *), 1, 1);
-}
-
-/*
- * Zero-copy dequeue, step 1: find up to n filled slots. Stores the first index in *idx
- * (slot i is mqcap_ring_spsc_slot(r, *idx + i)) and returns how many (0 when empty). The
- * slots stay owned by the consumer, unchanged, until release; peeking again before release
- * returns the same slots first. Consumer only.
- */
-MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_peek(struct mqcap_ring_spsc *r, uint32_t n,
-					    uint32_t *idx)
-{
-	uint32_t head = r->cons_own.head;
-	uint32_t avail = mqcap__ring_spsc_cons_avail(r, head, n);
-
-	*idx = head;
-	return avail < n ? avail : n;
-}
-
-/*
- * Zero-copy dequeue, step 2: give the first n peeked slots back to the producer (n <= what
- * peek returned; the rest stay in the ring for the next peek). Do not touch them afterwards.
- * Consumer only.
- */
-MQCAP_RING_INLINE void mqcap_ring_spsc_release(struct mqcap_ring_spsc *r, uint32_t n)
-{
-	uint32_t head = r->cons_own.head + n;
-
-	r->cons_own.head = head;
-	/* R2 again: pairs with A1; our reads of the peeked slots come before their reuse. */
-	atomic_store_explicit(&r->cons.head, head, memory_order_release);
 }
 
 /*

@@ -10,7 +10,6 @@
  * thread-local counters.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -166,7 +165,7 @@ out:
 }
 
 /* Where the kernel polls queue q: a threaded-NAPI thread pinned to one CPU, else the CPU of
- * the queue's IRQ; -1 when neither is fixed. *napi_pid receives the thread (0 if none). */
+ * the queue's IRQ; -1 when neither is fixed. *th receives the NAPI thread, if any (*have_th). */
 static int poller_cpu(const char *dev, unsigned q, struct mqcap_napi_thread *th, bool *have_th)
 {
 	struct mqcap_napi_thread ts[64];
@@ -194,21 +193,13 @@ static int plan(mqcap_run_t *r)
 	struct mqcap_napi_thread *th = calloc(r->nq, sizeof(*th));
 	bool *have = calloc(r->nq, sizeof(*have));
 	uint32_t pflags = 0;
-	unsigned nusable = 0;
+	unsigned nusable = mqcap_topo_usable_count(r->topo);
 	int rc = 0;
 
 	if (!pq || !th || !have) {
 		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
 		goto out;
 	}
-	for (unsigned i = 0; i < mqcap_topo_cpu_count(r->topo); i++)
-		nusable += mqcap_topo_cpu_at(r->topo, i)->usable != 0;
-	if (!r->o.workers && (r->o.flags & MQCAP_RUN_F_FIT) && !(r->o.flags & MQCAP_RUN_F_SPLIT) &&
-	    !r->o.cpus && r->nq > nusable && nusable)
-		r->o.workers = nusable;
-	if (!r->o.workers && (r->o.flags & MQCAP_RUN_F_FIT) && !(r->o.flags & MQCAP_RUN_F_SPLIT) &&
-	    r->o.cpus && r->nq > r->o.ncpus)
-		r->o.workers = r->o.ncpus;
 	if (r->o.flags & MQCAP_RUN_F_OVERSUBSCRIBE)
 		pflags |= MQCAP_PLAN_OVERSUBSCRIBE;
 	if (r->o.flags & MQCAP_RUN_F_NO_PIN)
@@ -261,10 +252,11 @@ static int plan(mqcap_run_t *r)
 			r->plan = mqcap_plan_make(r->topo, pq, r->nq, &co);
 		}
 		free(busy);
-		/* Report the kernel pollers in the plan the user sees for the pollers. */
 	} else {
-		MQCAP_PLAN_OPTS(wo, .workers = r->o.workers, .flags = pflags, .cpus = r->o.cpus,
-				.ncpus = r->o.ncpus);
+		/* FIT is for direct workers only: split-mode consumers stay one per queue. */
+		MQCAP_PLAN_OPTS(wo, .workers = r->o.workers,
+				.flags = pflags | (r->o.flags & MQCAP_RUN_F_FIT ? MQCAP_PLAN_FIT : 0),
+				.cpus = r->o.cpus, .ncpus = r->o.ncpus);
 
 		r->plan = mqcap_plan_make(r->topo, pq, r->nq, &wo);
 	}
@@ -354,10 +346,23 @@ static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl
 	return 0;
 }
 
+static int *dup_cpus(const int *cpus, unsigned n)
+{
+	int *c;
+
+	if (!cpus || !n)
+		return NULL;
+	c = malloc(n * sizeof(*c));
+	if (c)
+		memcpy(c, cpus, n * sizeof(*c));
+	return c;
+}
+
 mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts, mqcap_run_fn fn,
 			    void *user)
 {
 	mqcap_run_t *r = calloc(1, sizeof(*r));
+	bool want_cpus, want_pcpus;
 	int rc;
 
 	if (!r) {
@@ -376,25 +381,20 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 		       r->o.capture->sz < sizeof(r->cap) ? r->o.capture->sz : sizeof(r->cap));
 	r->cap.sz = sizeof(r->cap);
 	r->o.capture = NULL;
-	if (r->cap.filter) {
+	if (r->cap.filter)
 		r->filter = strdup(r->cap.filter);
-		r->cap.filter = r->filter;
+	/* Do not keep the caller's arrays: copy them (close frees the copies). An empty list is
+	 * no list: never keep, nor later free, the caller's pointer. */
+	want_cpus = r->o.cpus && r->o.ncpus;
+	want_pcpus = r->o.poller_cpus && r->o.npoller_cpus;
+	r->o.cpus = dup_cpus(r->o.cpus, r->o.ncpus);
+	r->o.poller_cpus = dup_cpus(r->o.poller_cpus, r->o.npoller_cpus);
+	if ((want_cpus && !r->o.cpus) || (want_pcpus && !r->o.poller_cpus) ||
+	    (r->cap.filter && !r->filter)) {
+		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+		goto fail;
 	}
-	/* Do not keep the caller's arrays: copy them. */
-	if (r->o.cpus && r->o.ncpus) {
-		int *c = malloc(r->o.ncpus * sizeof(int));
-
-		if (c)
-			memcpy(c, r->o.cpus, r->o.ncpus * sizeof(int));
-		r->o.cpus = c;
-	}
-	if (r->o.poller_cpus && r->o.npoller_cpus) {
-		int *c = malloc(r->o.npoller_cpus * sizeof(int));
-
-		if (c)
-			memcpy(c, r->o.poller_cpus, r->o.npoller_cpus * sizeof(int));
-		r->o.poller_cpus = c;
-	}
+	r->cap.filter = r->filter;
 	if (!r->o.burst)
 		r->o.burst = 64;
 	if (r->o.burst > MAX_BURST)
@@ -404,7 +404,7 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	if (!r->o.ring_slots)
 		r->o.ring_slots = 4096;
 	if (!r->o.slot_bytes) {
-		uint32_t snap = r->cap.snaplen ? r->cap.snaplen : 262144;
+		uint32_t snap = r->cap.snaplen ? r->cap.snaplen : MQCAP_SNAPLEN_DEFAULT;
 
 		r->o.slot_bytes = snap < 2048 ? snap : 2048;
 	}
@@ -757,20 +757,20 @@ out:
 static void consumer_sleep(struct rthread *t, int timeout_ms)
 {
 	struct pollfd pfd[64];
-	unsigned n = 0, armed = 0;
+	unsigned armed = 0;
 
-	for (unsigned i = 0; i < t->nq && n < 64; i++) {
+	/* A ring that has items refuses to arm: then there is no sleeping at all. */
+	for (unsigned i = 0; i < t->nq && armed < 64; i++) {
 		struct mqcap_ring_spsc *ring = t->r->q[t->qs[i]].ring;
 
 		if (mqcap_ring_spsc_prepare_wait(ring) != 0)
 			break;
+		pfd[armed].fd = mqcap_ring_spsc_fd(ring);
+		pfd[armed].events = POLLIN;
 		armed++;
-		pfd[n].fd = mqcap_ring_spsc_fd(ring);
-		pfd[n].events = POLLIN;
-		n++;
 	}
 	if (armed == t->nq || armed == 64)
-		poll(pfd, n, timeout_ms);
+		poll(pfd, armed, timeout_ms);
 	for (unsigned i = 0; i < armed; i++)
 		mqcap_ring_spsc_finish_wait(t->r->q[t->qs[i]].ring);
 }

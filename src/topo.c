@@ -165,6 +165,15 @@ const struct mqcap_topo_cpu *mqcap_topo_cpu(const mqcap_topo_t *t, int cpu)
 	return NULL;
 }
 
+unsigned mqcap_topo_usable_count(const mqcap_topo_t *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->ncpus; i++)
+		n += t->cpus[i].usable != 0;
+	return n;
+}
+
 unsigned mqcap_topo_core_count(const mqcap_topo_t *t)
 {
 	return t->ncores;
@@ -403,9 +412,12 @@ struct cost {
 
 static int cost_cmp(const struct cost *a, const struct cost *b)
 {
-	const int *x = &a->load, *y = &b->load;
+	/* Field by field, in declaration order (indexing past &a->load would be undefined). */
+	const int x[] = { a->load, a->smt, a->numa, a->foreign, a->dist, a->pos };
+	const int y[] = { b->load, b->smt, b->numa, b->foreign, b->dist, b->pos };
 
-	for (unsigned i = 0; i < sizeof(*a) / sizeof(int); i++)
+	_Static_assert(sizeof(x) == sizeof(struct cost), "cost_cmp must compare every field");
+	for (unsigned i = 0; i < sizeof(x) / sizeof(x[0]); i++)
 		if (x[i] != y[i])
 			return x[i] < y[i] ? -1 : 1;
 	return 0;
@@ -516,7 +528,7 @@ struct mqcap_plan *mqcap_plan_make(mqcap_topo_t *t, const struct mqcap_plan_queu
 	struct mqcap_plan *p;
 	struct pworker *w = NULL;
 	int *qworker = NULL, *load = NULL;
-	unsigned nusable = 0;
+	unsigned nusable;
 	int err = 0;
 
 	if (opts)
@@ -527,8 +539,12 @@ struct mqcap_plan *mqcap_plan_make(mqcap_topo_t *t, const struct mqcap_plan_queu
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!o.workers)
-		o.workers = nq;
+	nusable = mqcap_topo_usable_count(t);
+	if (!o.workers) {
+		unsigned fit = o.cpus && o.ncpus ? o.ncpus : nusable;
+
+		o.workers = (o.flags & MQCAP_PLAN_FIT) && fit && nq > fit ? fit : nq;
+	}
 	if (o.workers > nq) {
 		mqcap__err_set(&t->err, EINVAL,
 			       "%u worker threads for %u queue(s): a queue is read by one thread only "
@@ -554,8 +570,6 @@ struct mqcap_plan *mqcap_plan_make(mqcap_topo_t *t, const struct mqcap_plan_queu
 		goto out;
 	}
 	memcpy(p->queues, q, nq * sizeof(*q));
-	for (unsigned i = 0; i < t->ncpus; i++)
-		nusable += t->cpus[i].usable != 0;
 
 	if (o.workers == nq)
 		for (unsigned i = 0; i < nq; i++)

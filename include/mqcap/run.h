@@ -55,9 +55,10 @@ typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt 
 #define MQCAP_RUN_F_SPLIT         (1u << 2) /* poller thread per queue + consumer threads */
 #define MQCAP_RUN_F_PIN_POLLERS   (1u << 3) /* pin unpinned threaded-NAPI pollers where the plan says */
 #define MQCAP_RUN_F_NO_NUMA       (1u << 4) /* ignore NIC locality in the plan */
-#define MQCAP_RUN_F_NO_BATCH      (1u << 6) /* never sleep after short bursts (batch_usecs ignored) */
 #define MQCAP_RUN_F_FIT           (1u << 5) /* workers == 0: one per queue, but no more than usable CPUs
-					     * (then several queues per worker) */
+					     * (then several queues per worker): MQCAP_PLAN_FIT; not in
+					     * split mode, whose consumers stay one per queue */
+#define MQCAP_RUN_F_NO_BATCH      (1u << 6) /* never sleep after short bursts (batch_usecs ignored) */
 
 /* The automatic batching wait. On the 2-vCPU testbed VM, a reader on its NAPI thread's CPU
  * that was woken per packet once held a paced 300 kpps sender to 13 kpps, where waiting 200 us

@@ -66,6 +66,8 @@ unsigned mqcap_topo_cpu_count(const mqcap_topo_t *t);
 const struct mqcap_topo_cpu *mqcap_topo_cpu_at(const mqcap_topo_t *t, unsigned i);
 /* The CPU with OS number cpu, or NULL when this topology has no such CPU. */
 const struct mqcap_topo_cpu *mqcap_topo_cpu(const mqcap_topo_t *t, int cpu);
+/* How many CPUs of the topology this process may use (mqcap_topo_cpu.usable). */
+unsigned mqcap_topo_usable_count(const mqcap_topo_t *t);
 
 /* Counts of cores, packages and NUMA nodes. */
 unsigned mqcap_topo_core_count(const mqcap_topo_t *t);
@@ -137,6 +139,8 @@ struct mqcap_plan_worker {
 #define MQCAP_PLAN_OVERSUBSCRIBE (1u << 0) /* allow more workers than usable CPUs */
 #define MQCAP_PLAN_NO_PIN        (1u << 1) /* do not pin: every worker's cpu is -1 */
 #define MQCAP_PLAN_NO_NUMA       (1u << 2) /* ignore NIC locality */
+#define MQCAP_PLAN_FIT           (1u << 3) /* workers == 0: one per queue, but no more than the
+					     usable CPUs (or the CPUs in opts->cpus) */
 
 struct mqcap_plan_opts {
 	size_t sz;               /* sizeof(struct mqcap_plan_opts) of the caller */

@@ -11,11 +11,9 @@
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
-MQCOUNT="$MQCAP_BUILD/tools/mqcount/mqcount"
-MQSEND="$MQCAP_BUILD/tools/mqsend/mqsend"
-[ -x "$MQCOUNT" ] || tb_fail "mqcount not built at $MQCOUNT"
-[ -x "$MQSEND" ] || tb_fail "mqsend not built at $MQSEND"
-command -v python3 >/dev/null || tb_fail "python3 is needed to check the JSON"
+tb_tool MQCOUNT mqcount
+tb_tool MQSEND mqsend
+tb_need python3
 
 ROUNDS=${ROUNDS:-12}          # packets per flow
 NPKT=$((4096 * ROUNDS))
@@ -89,10 +87,11 @@ run_case() {
 	kill -INT $pid
 	wait $pid || { cat "$dir/$label.err"; tb_fail "$label: mqcount exited $?"; }
 	rss1=$(rss_counts)
-	python3 - "$out" "$label" "$expect" "$rss0" "$rss1" <<'EOF' || tb_fail "$label: counts wrong (see above)"
+	python3 - "$out" "$label" "$expect" "$rss0" "$rss1" "${WANT_QS:-0 1 2 3}" <<'EOF' || tb_fail "$label: counts wrong (see above)"
 import json, sys
 out, label, expect = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split()]
 rss0 = [int(x) for x in sys.argv[4].split()]; rss1 = [int(x) for x in sys.argv[5].split()]
+want_qs = [int(x) for x in sys.argv[6].split()]
 rss = [b - a for a, b in zip(rss0, rss1)]
 lines = [json.loads(l) for l in open(out)]
 s = [l for l in lines if l['type'] == 'summary'][-1]
@@ -104,6 +103,7 @@ def check(cond, msg):
         ok = False
         print('FAIL %s: %s' % (label, msg))
 by_q = {q['queue']: q for q in s['queues']}
+check(sorted(int(k.rsplit('@', 1)[1]) for k in by_q) == want_qs, 'queues %s, wanted %s' % (sorted(by_q), want_qs))
 for i, e in enumerate(expect):
     q = [v for k, v in by_q.items() if k.endswith('@%d' % i)]
     if not q:
@@ -137,5 +137,5 @@ FILTER=(tcp dst port 80)
 run_case packet -i "packet:$RX_DEV" "${FILTER[@]}"
 run_case xdp -i "xdp:$RX_DEV" "${FILTER[@]}"
 # Setup C in user space: poller thread + consumer thread for queue 1 only.
-run_case split -i "packet:$RX_DEV@1" --split -n 1 --oversubscribe "${FILTER[@]}"
+WANT_QS=1 run_case split -i "packet:$RX_DEV@1" --split -n 1 --oversubscribe "${FILTER[@]}"
 echo "PASS: mqcount per-queue counts match the RSS prediction; summaries add up"

@@ -8,8 +8,8 @@ set -u
 : "${MQCAP_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MQCAP_BUILD:=$MQCAP_SRC/build}"
 MQCOUNT="$MQCAP_BUILD/tools/mqcount/mqcount"
-[ -x "$MQCOUNT" ] || { echo "SKIP: mqcount not built at $MQCOUNT"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
+[ -x "$MQCOUNT" ] || { echo "FAIL: mqcount not built at $MQCOUNT"; exit 1; }
+command -v python3 >/dev/null || { echo "FAIL: python3 needed"; exit 1; }
 dir=$(mktemp -d /tmp/mqcount-pcap.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 

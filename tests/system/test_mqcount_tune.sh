@@ -6,11 +6,9 @@
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
-MQTUNE="$MQCAP_BUILD/tools/mqtune/mqtune"
-MQCOUNT="$MQCAP_BUILD/tools/mqcount/mqcount"
-[ -x "$MQTUNE" ] || tb_fail "mqtune not built at $MQTUNE"
-[ -x "$MQCOUNT" ] || tb_fail "mqcount not built at $MQCOUNT"
-command -v python3 >/dev/null || tb_fail "python3 is needed to check the JSON"
+tb_tool MQTUNE mqtune
+tb_tool MQCOUNT mqcount
+tb_need python3
 dir=$(tb_tmpdir)
 
 tb_up "$(tb_unique_name runtu)" --queues 4

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "range.h"
 
 static void test_u64_suffixes(void **state)
 {
@@ -23,6 +24,23 @@ static void test_u64_suffixes(void **state)
 	assert_int_equal(cli_parse_u64("12x", "--count", &v), -1);
 	assert_int_equal(cli_parse_u64("", "--count", &v), -1);
 	assert_int_equal(cli_parse_u64("99999999999999999999", "--count", &v), -1);
+}
+
+static void test_u64_range(void **state)
+{
+	uint64_t v = 99;
+
+	(void)state;
+	assert_int_equal(cli_parse_u64_range("4", "-n", 1, 64, "threads", &v), 0);
+	assert_int_equal(v, 4);
+	assert_int_equal(cli_parse_u64_range("1", "-n", 1, 64, NULL, &v), 0);   /* bounds included */
+	assert_int_equal(cli_parse_u64_range("64", "-n", 1, 64, NULL, &v), 0);
+	v = 7;
+	assert_int_equal(cli_parse_u64_range("0", "-n", 1, 64, "threads", &v), -1);
+	assert_int_equal(cli_parse_u64_range("65", "-n", 1, 64, "threads", &v), -1);
+	assert_int_equal(cli_parse_u64_range("1k", "-n", 1, 64, "threads", &v), -1);
+	assert_int_equal(cli_parse_u64_range("x", "-n", 1, 64, "threads", &v), -1);
+	assert_int_equal(v, 7); /* a refused value leaves the output alone */
 }
 
 static void test_durations(void **state)
@@ -65,6 +83,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64_suffixes),
+		cmocka_unit_test(test_u64_range),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_cpulist),
 	};

@@ -364,6 +364,55 @@ static void test_busy(void **state)
 	mqcap_topo_close(t);
 }
 
+/* MQCAP_PLAN_FIT: by default one worker per queue, but never more workers than CPUs (the
+ * usable ones, or those listed); a worker count the caller gives is kept. */
+static void test_fit(void **state)
+{
+	(void)state;
+	mqcap_topo_t *t = load(1);
+	struct mqcap_plan_queue q[20];
+	int cpus[2] = { 3, 2 }, per_cpu[16] = { 0 };
+	struct mqcap_plan *p;
+
+	assert_int_equal(mqcap_topo_usable_count(t), 16);
+	make_queues(t, q, 20, NULL);
+	{
+		MQCAP_PLAN_OPTS(o, .flags = MQCAP_PLAN_FIT);
+
+		p = mqcap_plan_make(t, q, 20, &o);
+		assert_non_null(p);
+		assert_int_equal(p->nworkers, 16);
+		for (unsigned i = 0; i < p->nworkers; i++)
+			per_cpu[p->workers[i].cpu]++;
+		for (unsigned i = 0; i < 16; i++)
+			assert_int_equal(per_cpu[i], 1);
+		mqcap_plan_free(p);
+		p = mqcap_plan_make(t, q, 4, &o);
+		assert_non_null(p);
+		assert_int_equal(p->nworkers, 4);
+		mqcap_plan_free(p);
+	}
+	{
+		MQCAP_PLAN_OPTS(o, .flags = MQCAP_PLAN_FIT, .cpus = cpus, .ncpus = 2);
+
+		p = mqcap_plan_make(t, q, 5, &o);
+		assert_non_null(p);
+		assert_int_equal(p->nworkers, 2);
+		assert_int_equal(p->workers[0].cpu, 3);
+		assert_int_equal(p->workers[1].cpu, 2);
+		mqcap_plan_free(p);
+	}
+	{
+		MQCAP_PLAN_OPTS(o, .flags = MQCAP_PLAN_FIT | MQCAP_PLAN_OVERSUBSCRIBE, .workers = 18);
+
+		p = mqcap_plan_make(t, q, 20, &o);
+		assert_non_null(p);
+		assert_int_equal(p->nworkers, 18);
+		mqcap_plan_free(p);
+	}
+	mqcap_topo_close(t);
+}
+
 /* This machine loads too, and every CPU it reports exists. */
 static void test_this_machine(void **state)
 {
@@ -388,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_grouping),
 		cmocka_unit_test(test_manual_and_errors),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_this_machine),
 	};
 

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "mqcount.h"
+#include "range.h"
 
 static const char usage[] =
 "Usage: mqcount -i NAME [-i NAME...] [options] [FILTER...]\n"
@@ -252,12 +253,8 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'n':
-			if (cli_parse_u64(optarg, "-n", &threads))
+			if (cli_parse_u64_range(optarg, "-n", 1, 4096, "threads", &threads))
 				return 2;
-			if (!threads || threads > 4096) {
-				cli_warn("-n: expected 1 to 4096 threads, got '%s'", optarg);
-				return 2;
-			}
 			have_n = true;
 			break;
 		case 'g':
@@ -284,12 +281,8 @@ int main(int argc, char **argv)
 			filter = optarg;
 			break;
 		case 's':
-			if (cli_parse_u64(optarg, "-s", &v))
+			if (cli_parse_u64_range(optarg, "-s", 1, MQCAP_SNAPLEN_DEFAULT, "bytes of snaplen", &v))
 				return 2;
-			if (!v || v > 262144) {
-				cli_warn("-s: snaplen must be 1 to 262144, got '%s'", optarg);
-				return 2;
-			}
 			cap.snaplen = (uint32_t)v;
 			break;
 		case 'c':
@@ -344,12 +337,8 @@ int main(int argc, char **argv)
 			plan_only = true;
 			break;
 		case OPT_BATCH:
-			if (cli_parse_u64(optarg, "--batch-us", &v))
+			if (cli_parse_u64_range(optarg, "--batch-us", 0, 100000, "microseconds", &v))
 				return 2;
-			if (v > 100000) {
-				cli_warn("--batch-us: at most 100000 (0.1 s), got '%s'", optarg);
-				return 2;
-			}
 			ro.batch_usecs = (unsigned)v;
 			if (!v)
 				ro.flags |= MQCAP_RUN_F_NO_BATCH;

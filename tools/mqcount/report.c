@@ -69,6 +69,20 @@ void report_free(struct report *rep)
 	free(rep->wcur);
 }
 
+/* A JSON string: queue names of a pcap: file and error messages carry the user's file name. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	putchar('"');
+}
+
 static void json_plan(struct report *rep)
 {
 	const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
@@ -81,8 +95,9 @@ static void json_plan(struct report *rep)
 		for (unsigned i = 0; i < pl->nqueues; i++) {
 			if (pl->queues[i].worker != (int)w)
 				continue;
-			printf("%s{\"queue\":\"%s\",\"poller_cpu\":%d,\"distance\":\"%s\"}",
-			       first ? "" : ",", rep->qname[i], pl->queues[i].planned_poller_cpu,
+			printf("%s{\"queue\":", first ? "" : ",");
+			json_str(rep->qname[i]);
+			printf(",\"poller_cpu\":%d,\"distance\":\"%s\"}", pl->queues[i].planned_poller_cpu,
 			       mqcap_topo_dist_name(pl->queues[i].dist));
 			first = false;
 		}
@@ -120,11 +135,13 @@ static double rate(uint64_t now, uint64_t prev, double secs)
 
 static void json_queue(const char *name, const struct qsample *q, double pps, double mbps)
 {
-	printf("{\"queue\":\"%s\",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
+	printf("{\"queue\":");
+	json_str(name);
+	printf(",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
 	       "\"kernel_seen\":%llu,\"drop_ring_full\":%llu,\"drop_fill_empty\":%llu,"
 	       "\"drop_no_socket\":%llu,\"drop_invalid\":%llu,\"drop_handoff\":%llu,"
 	       "\"dropped\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
-	       name, (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
+	       (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
 	       (unsigned long long)q->st.filtered, (unsigned long long)q->st.kernel_seen,
 	       (unsigned long long)q->st.drop_ring_full, (unsigned long long)q->st.drop_fill_empty,
 	       (unsigned long long)q->st.drop_no_socket, (unsigned long long)q->st.drop_invalid,
@@ -288,8 +305,10 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 			       (unsigned long long)vr->duplicates, (unsigned long long)vr->reordered,
 			       (unsigned long long)vr->corrupt, (unsigned long long)vr->foreign,
 			       (unsigned long long)vr->flows_with_loss);
-		if (error)
-			printf(",\"error\":\"%s\"", error);
+		if (error) {
+			printf(",\"error\":");
+			json_str(error);
+		}
 		printf("}\n");
 		fflush(stdout);
 		return rc;

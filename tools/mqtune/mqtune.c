@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "range.h"
 #include "mqcap/napi.h"
 #include "mqcap/topo.h"
 
@@ -178,19 +179,7 @@ static struct mqcap_plan *make_plan(mqcap_topo_t *t, struct dev *devs, unsigned 
 				pq[n].poller_cpu = -1;
 			pq[n].nic_numa = devs[i].numa;
 		}
-	{
-		/* Like mqcount: by default one thread per queue, but no more than CPUs. */
-		struct mqcap_plan_opts o = *po;
-		unsigned usable = 0;
-
-		for (unsigned i = 0; i < mqcap_topo_cpu_count(t); i++)
-			usable += mqcap_topo_cpu_at(t, i)->usable != 0;
-		if (o.cpus && o.ncpus)
-			usable = o.ncpus;
-		if (!o.workers && !(o.flags & MQCAP_PLAN_OVERSUBSCRIBE) && total > usable && usable)
-			o.workers = usable;
-		p = mqcap_plan_make(t, pq, total, &o);
-	}
+	p = mqcap_plan_make(t, pq, total, po);
 	free(pq);
 	return p;
 }
@@ -292,12 +281,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:g:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (cli_parse_u64(optarg, "-n", &v))
+			if (cli_parse_u64_range(optarg, "-n", 1, 4096, "threads", &v))
 				return 2;
-			if (!v || v > 4096) {
-				cli_warn("-n: expected 1 to 4096 threads");
-				return 2;
-			}
 			po.workers = (unsigned)v;
 			break;
 		case 'g': {
@@ -332,6 +317,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Like mqcount: by default one thread per queue, but no more than CPUs. */
+	if (!(po.flags & MQCAP_PLAN_OVERSUBSCRIBE))
+		po.flags |= MQCAP_PLAN_FIT;
 	if (apply && xml) {
 		cli_warn("--apply changes this machine: it cannot be combined with --topology");
 		return 2;

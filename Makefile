@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 BENCHES := $(patsubst bench/%/run,%,$(wildcard bench/*/run))
 
-.PHONY: all deps deps-bench build demo check bench install fuzz clean $(addprefix bench-,$(BENCHES))
+.PHONY: all deps deps-bench build build-bench demo check bench install fuzz clean $(addprefix bench-,$(BENCHES))
 
 all: build
 
@@ -50,10 +50,16 @@ check: build $(BUILD)/asan/build.ninja $(BUILD)/tsan/build.ninja
 demo: build
 	@scripts/demo $(BUILD)
 
-bench: deps-bench build
+# meson looks for optional dependencies (DPDK, ck) only when it configures: a tree configured
+# before `scripts/deps --bench` installed them is configured again, whatever ran first.
+build-bench: deps-bench $(BUILD)/build.ninja
+	@grep -q 'ring_perf' $(BUILD)/build.ninja || meson setup --reconfigure $(BUILD) >/dev/null
+	@ninja --quiet -C $(BUILD)
+
+bench: build-bench
 	@for b in $(BENCHES); do echo "== bench/$$b"; BUILD=$(BUILD) bench/$$b/run || exit 1; done
 
-$(addprefix bench-,$(BENCHES)): bench-%: deps-bench build
+$(addprefix bench-,$(BENCHES)): bench-%: build-bench
 	@BUILD=$(BUILD) bench/$*/run
 
 install: build

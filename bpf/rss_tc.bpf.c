@@ -5,8 +5,6 @@
  * queue from the 128-entry indirection table, and send the frame on that TX queue. veth
  * delivers TX queue q of one end on RX queue q of the other, so the receiver sees RSS.
  */
-#include <stdbool.h>
-#include <stdint.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>

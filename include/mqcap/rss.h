@@ -25,8 +25,22 @@
 #ifndef MQCAP_RSS_H
 #define MQCAP_RSS_H
 
+#if defined(__bpf__)
+/* BPF objects include no libc header: with -target bpf, glibc's headers look for the 32-bit
+ * stubs (gnu/stubs-32.h) that only a multilib install has. The kernel's uapi types carry the
+ * same widths; tests/build/bpf_no_libc checks that no BPF object pulls in libc again. */
+#include <linux/types.h>
+typedef __u8 uint8_t;
+typedef __u16 uint16_t;
+typedef __u32 uint32_t;
+typedef __u64 uint64_t;
+typedef _Bool bool;
+#define true 1
+#define false 0
+#else
 #include <stdbool.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -309,11 +309,19 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 			printf(",\"error\":");
 			json_str(error);
 		}
+		printf(",\"backend_reason\":");
+		json_str(mqcap_run_backend_reason(rep->run));
+		printf(",\"stack_warning\":");
+		if (mqcap_run_stack_warning(rep->run))
+			json_str(mqcap_run_stack_warning(rep->run));
+		else
+			printf("null");
 		printf("}\n");
 		fflush(stdout);
 		return rc;
 	}
 	printf("\n== mqcount summary: %.2f s, backend %s\n", secs, mqcap_run_backend_name(rep->run));
+	printf("backend: %s\n", mqcap_run_backend_reason(rep->run));
 	printf(table_head, "queue", "avg rate", "avg bits/s", "received", "d:ring", "d:fill",
 	       "d:nosock", "d:invalid", "d:handoff");
 	for (unsigned i = 0; i < rep->nq; i++)

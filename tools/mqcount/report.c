@@ -140,12 +140,13 @@ static void json_queue(const char *name, const struct qsample *q, double pps, do
 	printf(",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
 	       "\"kernel_seen\":%llu,\"drop_ring_full\":%llu,\"drop_fill_empty\":%llu,"
 	       "\"drop_no_socket\":%llu,\"drop_invalid\":%llu,\"drop_handoff\":%llu,"
-	       "\"dropped\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
+	       "\"dropped\":%llu,\"passed_stack\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
 	       (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
 	       (unsigned long long)q->st.filtered, (unsigned long long)q->st.kernel_seen,
 	       (unsigned long long)q->st.drop_ring_full, (unsigned long long)q->st.drop_fill_empty,
 	       (unsigned long long)q->st.drop_no_socket, (unsigned long long)q->st.drop_invalid,
-	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q), pps, mbps);
+	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q),
+	       (unsigned long long)q->st.passed_stack, pps, mbps);
 }
 
 static void json_thread(unsigned w, const struct mqcap_run_worker_stats *s, double pps, double mbps)

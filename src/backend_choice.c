@@ -52,10 +52,23 @@ struct view {
 	struct link *links;
 	struct addr *addrs;
 	struct use *uses;
-	unsigned nlinks, naddrs, nuses;
-	unsigned cap_links, cap_addrs, cap_uses;
+	unsigned *rel;                    /* the devices that matter: captured, their masters and
+					   * stacked devices; only their addresses and routes are
+					   * kept (a router's full table would not fit otherwise) */
+	unsigned nlinks, naddrs, nuses, nrel;
+	unsigned cap_links, cap_addrs, cap_uses, cap_rel;
 	int err;                          /* first allocation failure in a callback: -ENOMEM */
 };
+
+#define USES_PER_DEV 3                    /* routes named per device; more add nothing */
+
+static bool relevant(const struct view *v, unsigned ifindex)
+{
+	for (unsigned i = 0; i < v->nrel; i++)
+		if (v->rel[i] == ifindex)
+			return true;
+	return false;
+}
 
 static void *grow(void *arr, unsigned *cap, unsigned n, size_t sz)
 {
@@ -144,17 +157,38 @@ static bool kernel_tags_addresses(void)
 /* The kernel's own IPv6 link-local address: see backend_choice_int.h. */
 static bool automatic_ll(const struct ifaddrmsg *ifa, int proto, const unsigned char *a6)
 {
-	static int tags = -1; /* a race here writes the same value twice */
-
 	if (ifa->ifa_family != AF_INET6)
 		return false;
 	if (proto >= 0)
 		return proto == IFAPROT_KERNEL_LL;
-	if (tags < 0)
-		tags = kernel_tags_addresses();
-	if (tags)
+	if (kernel_tags_addresses())
 		return false; /* no IFA_PROTO on a tagging kernel: set by hand */
 	return a6[0] == 0xfe && (a6[1] & 0xc0) == 0x80;
+}
+
+static const struct link *link_find(const struct view *v, unsigned ifindex);
+
+/* ifindex, its masters and the devices stacked on it, as far as carries() looks. */
+static int relevant_add(struct view *v, unsigned ifindex, int depth)
+{
+	const struct link *l = link_find(v, ifindex);
+	void *p;
+	int err;
+
+	if (depth > MAX_DEPTH || relevant(v, ifindex))
+		return 0;
+	p = grow(v->rel, &v->cap_rel, v->nrel, sizeof(*v->rel));
+	if (!p)
+		return -ENOMEM;
+	v->rel = p;
+	v->rel[v->nrel++] = ifindex;
+	if (l && l->master && (err = relevant_add(v, l->master, depth + 1)))
+		return err;
+	for (unsigned i = 0; i < v->nlinks; i++)
+		if (v->links[i].lower == ifindex && strcmp(v->links[i].kind, "veth") &&
+		    (err = relevant_add(v, v->links[i].ifindex, depth + 1)))
+			return err;
+	return 0;
 }
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
@@ -196,7 +230,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	bin = local ? local : address;
 	if (!bin)
 		return MNL_CB_OK;
-	if (automatic_ll(ifa, proto, bin))
+	if (automatic_ll(ifa, proto, bin) || !relevant(v, ifa->ifa_index))
 		return MNL_CB_OK;
 	p = grow(v->addrs, &v->cap_addrs, v->naddrs, sizeof(*v->addrs));
 	if (!p) {
@@ -214,8 +248,16 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 
 static int use_add(struct view *v, unsigned ifindex, const char *text)
 {
-	void *p = grow(v->uses, &v->cap_uses, v->nuses, sizeof(*v->uses));
+	unsigned have = 0;
+	void *p;
 
+	if (!relevant(v, ifindex))
+		return MNL_CB_OK;
+	for (unsigned i = 0; i < v->nuses; i++)
+		have += v->uses[i].ifindex == ifindex;
+	if (have >= USES_PER_DEV)
+		return MNL_CB_OK;
+	p = grow(v->uses, &v->cap_uses, v->nuses, sizeof(*v->uses));
 	if (!p) {
 		v->err = -ENOMEM;
 		return MNL_CB_ERROR;
@@ -332,10 +374,11 @@ static void view_free(struct view *v)
 	free(v->links);
 	free(v->addrs);
 	free(v->uses);
+	free(v->rel);
 	memset(v, 0, sizeof(*v));
 }
 
-static int view_load(struct view *v, const char **what)
+static int view_load(struct view *v, const struct mqcap__capname *cn, const char **what)
 {
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	char *buf = malloc(DUMP_BUF);
@@ -353,6 +396,12 @@ static int view_load(struct view *v, const char **what)
 	}
 	*what = "listing devices";
 	err = dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg), link_cb, v, buf);
+	for (unsigned d = 0; d < cn->ndevs && !err; d++) {
+		unsigned ifindex = if_nametoindex(cn->devs[d].name);
+
+		if (ifindex)
+			err = relevant_add(v, ifindex, 0);
+	}
 	if (!err) {
 		*what = "listing addresses";
 		err = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), addr_cb, v, buf);
@@ -487,7 +536,7 @@ void mqcap__backend_choose(const struct mqcap__capname *cn, enum mqcap_backend w
 		say(ch->reason, sizeof(ch->reason), "AF_PACKET, as asked");
 		return;
 	}
-	err = view_load(&v, &what);
+	err = view_load(&v, cn, &what);
 	if (err) {
 		if (want == MQCAP_BACKEND_XDP) {
 			ch->backend = MQCAP_BACKEND_XDP;

@@ -51,8 +51,8 @@ expect "no address, xdp:" "xdp:$D" xdp "AF_XDP, as asked; $D is a dedicated capt
 # Down and up again: the kernel adds its own link-local address (IFA_PROTO kernel_ll).
 tb_rx ip link set "$D" down
 tb_rx ip link set "$D" up
-for _ in $(seq 50); do tb_rx ip -6 addr show dev "$D" scope link | grep -q fe80 && break; sleep 0.1; done
-if tb_rx ip -6 addr show dev "$D" scope link | grep -q fe80; then
+for _ in $(seq 50); do tb_rx ip -6 addr show dev "$D" scope link 2>/dev/null | grep -q fe80 && break; sleep 0.1; done
+if tb_rx ip -6 addr show dev "$D" scope link 2>/dev/null | grep -q fe80; then
 	expect "kernel link-local only, auto" "$D" xdp "auto chose AF_XDP: $D is a dedicated capture port" -
 else
 	echo "ok - kernel link-local only # SKIP: no IPv6 link-local address appeared (IPv6 off?)"

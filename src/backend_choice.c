@@ -30,6 +30,7 @@
 /* Large enough for one dump datagram of any of these dumps: the kernel sizes them to what
  * the reader offered before, up to 32 KiB (netlink_recvmsg's max_recvmsg_len). */
 #define DUMP_BUF 32768
+#define LIST_LEN 256 /* a list of addresses, devices or uses; longer ones end in "..." */
 #define MAX_DEPTH 4 /* masters and stacked devices followed this far (bond in bridge: 2) */
 
 struct link {
@@ -452,15 +453,17 @@ static void list_add(char *buf, size_t len, const char *fmt, ...) __attribute__(
 static void list_add(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t off = strlen(buf);
-	char item[160];
+	char item[LIST_LEN + 128];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(item, sizeof(item), fmt, ap);
 	va_end(ap);
 	if (off + (off ? 2 : 0) + strlen(item) + 4 >= len) {
-		if (off + 4 < len && (off < 3 || strcmp(buf + off - 3, "...")))
-			strcat(buf, off ? ", ..." : "...");
+		const char *more = off ? ", ..." : "...";
+
+		if (off + strlen(more) < len && (off < 3 || strcmp(buf + off - 3, "...")))
+			strcat(buf, more);
 		return;
 	}
 	snprintf(buf + off, len - off, "%s%s", off ? ", " : "", item);
@@ -520,8 +523,9 @@ static bool carries(const struct view *v, unsigned ifindex, int depth, char *use
 void mqcap__backend_choose(const struct mqcap__capname *cn, enum mqcap_backend want,
 			   struct mqcap__choice *ch)
 {
-	char busy_devs[MQCAP__REASON_LEN] = "", why[MQCAP__REASON_LEN] = "";
-	char addrs[MQCAP__REASON_LEN] = "", names[MQCAP__REASON_LEN] = "";
+	/* why holds one device's uses whole, so that a single device is never cut to "..." */
+	char busy_devs[LIST_LEN] = "", why[LIST_LEN + 128] = "";
+	char addrs[LIST_LEN] = "", names[LIST_LEN] = "";
 	const char *what = "";
 	struct view v;
 	unsigned nbusy = 0;
@@ -555,7 +559,7 @@ void mqcap__backend_choose(const struct mqcap__capname *cn, enum mqcap_backend w
 		return;
 	}
 	for (unsigned d = 0; d < cn->ndevs; d++) {
-		char uses[MQCAP__REASON_LEN] = "";
+		char uses[LIST_LEN] = "";
 		unsigned ifindex = if_nametoindex(cn->devs[d].name);
 
 		if (!ifindex || !carries(&v, ifindex, 0, uses, sizeof(uses), addrs, sizeof(addrs)))

@@ -30,7 +30,7 @@
 #include "devname_int.h"
 #include "error_int.h"
 
-#define MQCAP__REASON_LEN 384
+#define MQCAP__REASON_LEN 768 /* room for the lists a reason quotes, each cut at 256 bytes */
 
 struct mqcap__choice {
 	enum mqcap_backend backend;      /* PACKET or XDP: the one to open */

@@ -90,8 +90,8 @@ struct mqcap_run {
 	int first_err;
 	bool go, started;
 	char backend[32];
-	char backend_reason[512];   /* the first handle's mqcap_backend_reason() */
-	char stack_warning[512];    /* its mqcap_stack_warning(), "" when NULL */
+	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
+	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */
 	struct mqcap__err err;
 };
 

@@ -95,6 +95,12 @@ else
 	echo "ok - macvlan # SKIP: this kernel has no macvlan"
 fi
 
+# Many addresses: the lines are cut short with "...", whole addresses only.
+for i in $(seq 1 40); do tb_rx ip addr add "198.18.7.$i/32" dev "$D"; done
+expect "40 addresses, auto" "$D" packet "auto chose AF_PACKET: $D $busy \\(address 198.18.7.1/32, .*198.18.7.[0-9]+/32, \\.\\.\\.\\)" -
+expect "40 addresses, xdp:" "xdp:$D" xdp "AF_XDP, as asked" "addresses 198.18.7.1/32, .*198.18.7.[0-9]+/32, \\.\\.\\. stop receiving"
+tb_rx ip addr flush dev "$D"
+
 # Several devices: auto decides for the handle; one busy device makes it AF_PACKET.
 expect "lo and a dedicated port, auto" "lo,$D" packet "auto chose AF_PACKET: lo $busy \\(lo: address 127.0.0.1/8" -
 

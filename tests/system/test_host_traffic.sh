@@ -8,7 +8,9 @@
 #    echoes every line, a new connection opens, and the capture counts each echo request;
 #  - --exclusive: AF_XDP; mqcount warns naming both addresses; no ping is answered, the open
 #    connection echoes nothing, no new connection opens, the capture still counts each echo
-#    request and the summary says none was passed to the network stack.
+#    request and the summary says none was passed to the network stack;
+#  - --exclusive on one queue (RX_DEV@q): only the flows RSS puts on q are cut off: on another
+#    queue than the pings' every ping is answered, on theirs none.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
@@ -33,9 +35,9 @@ check() { # check DESCRIPTION COMMAND...
 	if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi
 }
 
-# run_case TAG MQCOUNT-OPTIONS...: the connection, the capture, pings, then the summary.
+# run_case TAG NAME MQCOUNT-OPTIONS...: the connection, the capture of NAME, pings, the summary.
 run_case() {
-	local tag="$1" pid client i; shift
+	local tag="$1" name="$2" pid client i; shift 2
 	rm -f "$dir/go"
 	tb_tx python3 "$TCPECHO" client "$RX_IP" "$PORT" "$dir/go" 5 > "$dir/$tag.tcp" 2>&1 &
 	client=$!
@@ -43,7 +45,7 @@ run_case() {
 	grep -q '^connected' "$dir/$tag.tcp" || tb_fail "$tag: no TCP connection before capturing: $(cat "$dir/$tag.tcp")"
 
 	# a simple command: ip execs mqcount, so $! is mqcount itself
-	ip netns exec "$RX_NS" "$MQCOUNT" -i "$RX_DEV" --json -l 200ms -d 60 "$@" icmp \
+	ip netns exec "$RX_NS" "$MQCOUNT" -i "$name" --json -l 200ms -d 60 "$@" icmp \
 		> "$dir/$tag.json" 2> "$dir/$tag.err" &
 	pid=$!
 	tb_on_exit "grep -qa mqcount /proc/$pid/cmdline && kill -9 $pid"
@@ -76,7 +78,7 @@ EOF
 }
 answered() { sed -n 's/.* \([0-9]*\) received.*/\1/p' "$1"; }
 
-run_case default
+run_case default "$RX_DEV"
 tb_log "default: $(field default 's["backend_reason"]')"
 check "default: AF_PACKET" [ "$(field default 's["backend"]')" = packet ]
 check "default: the reason says the device carries the host's traffic" \
@@ -90,7 +92,7 @@ check "default: a new TCP connection opened" grep -q '^reconnect ok' "$dir/defau
 check "default: the capture counted each echo request" \
 	[ "$(field default 's["total"]["received"]')" = "$NPING" ]
 
-run_case exclusive --exclusive
+run_case exclusive "$RX_DEV" --exclusive
 check "exclusive: AF_XDP" grep -q '^xdp' <(field exclusive 's["backend"]')
 check "exclusive: the warning names $RX_IP" grep -q "warning: .*$RX_IP/24" "$dir/exclusive.err"
 check "exclusive: the warning names $RX_IP6" grep -q "warning: .*$RX_IP6/64" "$dir/exclusive.err"
@@ -103,6 +105,19 @@ check "exclusive: the capture counted each echo request" \
 	[ "$(field exclusive 's["total"]["received"]')" = "$NPING" ]
 check "exclusive: nothing passed to the network stack" \
 	[ "$(field exclusive 's["total"]["passed_stack"]')" = 0 ]
+
+# One queue: RSS puts every echo request (one 2-tuple) on one queue, the one that counted them.
+icmpq=$(field default '[q["queue"] for q in s["queues"] if q["received"] > 0][0].split("@")[1]')
+otherq=$(( (icmpq + 1) % QUEUES ))
+tb_log "the echo requests arrive on queue $icmpq"
+run_case other "$RX_DEV@$otherq" --exclusive
+check "exclusive on queue $otherq: the warning is printed" grep -q "warning: .*$RX_IP/24" "$dir/other.err"
+check "exclusive on queue $otherq: every IPv4 ping answered" [ "$(answered "$dir/other.ping")" = "$NPING" ]
+check "exclusive on queue $otherq: no echo request captured" [ "$(field other 's["total"]["received"]')" = 0 ]
+run_case pingq "$RX_DEV@$icmpq" --exclusive
+check "exclusive on queue $icmpq: no IPv4 ping answered" [ "$(answered "$dir/pingq.ping")" = 0 ]
+check "exclusive on queue $icmpq: the capture counted each echo request" \
+	[ "$(field pingq 's["total"]["received"]')" = "$NPING" ]
 
 # After the capture the host has its traffic back.
 tb_tx ping -n -c 2 -i 0.2 -W 1 "$RX_IP" > "$dir/after.ping" 2>&1

@@ -55,6 +55,19 @@ if not ok:
     print('FAIL: (got, wanted):', bad, 'received', t['received'])
 sys.exit(0 if ok else 1)
 EOF
+# A file has no kernel poller: the plan must not advise pinning one (issue 11, item 9).
+"$MQCOUNT" -i "pcap:$dir/v.pcap" > "$dir/text.out" 2>&1 || { cat "$dir/text.out"; echo "FAIL: mqcount (text) failed"; exit 1; }
+if grep -qiE 'pin it|pin to|poller (not pinned|unpinned|on cpu)' "$dir/text.out"; then
+	cat "$dir/text.out"; echo "FAIL: the plan for a pcap: file talks about a poller"; exit 1
+fi
+grep -q '^plan (offline file' "$dir/text.out" || { cat "$dir/text.out"; echo "FAIL: no plan line for the file"; exit 1; }
+python3 -c '
+import json, sys
+p = [json.loads(l) for l in open(sys.argv[1]) if "\"plan\"" in l][0]
+q = p["workers"][0]["queues"][0]
+sys.exit(0 if q["poller_cpu"] is None and q["distance"] is None else 1)' "$dir/out.json" ||
+	{ echo "FAIL: the JSON plan of a file gives a poller CPU"; exit 1; }
+
 # Frames whose length fields lie (issue 11): IPv4/UDP with IHL 15 (a 60-byte header) in a
 # 60-byte frame whose total length says 100, and after it a frame with "MQ\1" where that UDP
 # payload would start if the IHL were believed (mqcount --verify used to find it there and

@@ -92,12 +92,19 @@ static void json_plan(struct report *rep)
 			json_obj_open(&j);
 			/* queue names of a pcap: file carry the user's file name */
 			json_kv_str(&j, "queue", rep->qname[i]);
-			json_kv_i64(&j, "poller_cpu", pl->queues[i].planned_poller_cpu);
-			json_kv_str(&j, "distance", mqcap_topo_dist_name(pl->queues[i].dist));
+			if (rep->offline) { /* a file has no kernel poller to place */
+				json_key(&j, "poller_cpu");
+				json_null(&j);
+				json_key(&j, "distance");
+				json_null(&j);
+			} else {
+				json_kv_i64(&j, "poller_cpu", pl->queues[i].planned_poller_cpu);
+				json_kv_str(&j, "distance", mqcap_topo_dist_name(pl->queues[i].dist));
+			}
 			json_obj_close(&j);
 		}
 		json_arr_close(&j);
-		json_kv_str(&j, "why", pl->workers[w].why);
+		json_kv_str(&j, "why", rep->offline ? "offline file" : pl->workers[w].why);
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);
@@ -112,6 +119,27 @@ void report_plan(struct report *rep)
 
 	if (rep->json) {
 		json_plan(rep);
+		return;
+	}
+	if (rep->offline) {
+		/* The planner places kernel pollers next to their readers; a file has none, so
+		 * its advice ("pin the poller here") would mean nothing: the workers only. */
+		const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
+
+		printf("plan (offline file: no kernel poller to place):\n");
+		for (unsigned w = 0; w < pl->nworkers; w++) {
+			bool first = true;
+
+			printf("worker %u  cpu %d  ", w, pl->workers[w].cpu);
+			for (unsigned i = 0; i < pl->nqueues; i++) {
+				if (pl->queues[i].worker != (int)w)
+					continue;
+				printf("%s%s", first ? "" : ",", rep->qname[i]);
+				first = false;
+			}
+			putchar('\n');
+		}
+		fflush(stdout);
 		return;
 	}
 	if (pp) {

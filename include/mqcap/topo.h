@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "mqcap/mqcap.h" /* mqcap_last_error() */
+#include "mqcap/queues.h" /* mqcap_queue_irq_cpu(), declared there since it moved */
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,13 +97,7 @@ const char *mqcap_topo_dist_name(int dist);
  */
 int mqcap_topo_dev_numa(const mqcap_topo_t *t, const char *dev);
 
-/*
- * The CPU that services RX queue `queue` of `dev` by interrupt: the IRQ named after the device
- * and queue in /proc/interrupts ("DEV-TxRx-Q", "DEV-rx-Q", "DEV-Q"), and its effective affinity.
- * Returns the CPU (>= 0), -ENOENT when the device has no per-queue IRQ (veth, threaded NAPI
- * only), or -errno. *irq receives the IRQ number when not NULL and one was found.
- */
-int mqcap_queue_irq_cpu(const char *dev, unsigned queue, int *irq);
+/* mqcap_queue_irq_cpu(), the IRQ CPU of an RX queue, is declared in queues.h. */
 
 /*
  * A human description of the topology: one line per package with its NUMA node(s) and cores,

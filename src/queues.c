@@ -5,7 +5,6 @@
  * only where it does not answer, each answer labelled with its source.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "mqcap/napi.h"
 #include "mqcap/queues.h"
 #include "error_int.h"
+#include "iface_int.h"
 #include "netdev_nl_int.h"
 
 const char *mqcap_qsrc_name(enum mqcap_qsrc s)
@@ -130,24 +130,17 @@ static int check_dev(const char *dev, unsigned *ifindex)
 	return 0;
 }
 
-/* RX queues as sysfs shows them: the rx-N entries of /sys/class/net/DEV/queues. */
-static int sysfs_rx_queues(const char *dev)
+/* Without netlink: what the library's device lookup says (ethtool channels, else sysfs:
+ * iface.c), so that there is one count outside the kernel's own answer. */
+static int fallback_rx_queues(const char *dev)
 {
-	char path[96];
-	struct dirent *de;
-	unsigned n = 0;
-	DIR *d;
+	struct mqcap__iface ifc;
+	struct mqcap__err e;
+	int rc = mqcap__iface_get(dev, &ifc, &e);
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
-	d = opendir(path);
-	if (!d)
-		return mqcap__last_error_fmt(errno == ENOENT ? ENODEV : errno, "%s: cannot list %s: %s",
-					     dev, path, strerror(errno));
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "rx-", 3))
-			n++;
-	closedir(d);
-	return (int)n;
+	if (rc)
+		return mqcap__last_error_fmt(-rc, "%s", e.msg);
+	return (int)ifc.rx_queues;
 }
 
 /* A netlink client, or NULL when the kernel has none to offer (the caller falls back). */
@@ -176,7 +169,7 @@ static int rx_queues(struct mqcap__nl **nl, const char *dev, unsigned ifindex)
 			*nl = NULL;
 		}
 	}
-	return sysfs_rx_queues(dev);
+	return fallback_rx_queues(dev);
 }
 
 int mqcap_dev_rx_queues(const char *dev, uint32_t flags)

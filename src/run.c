@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "mqcap/napi.h"
+#include "mqcap/queues.h"
 #include "mqcap/ring.h"
 #include "mqcap/run.h"
 #include "devname_int.h"
@@ -105,25 +106,42 @@ out:
 	return rc;
 }
 
-/* Where the kernel polls queue q: a threaded-NAPI thread pinned to one CPU, else the CPU of
- * the queue's IRQ; -1 when neither is fixed. *th receives the NAPI thread, if any (*have_th). */
-static int poller_cpu(const char *dev, unsigned q, struct mqcap_napi_thread *th, bool *have_th)
+/* Where the kernel polls each queue (queues.h), one query per device: th[i] and have[i] get
+ * queue i's NAPI thread, if it has one; returns the CPU its poller is bound to in cpu[i]
+ * (the thread's single CPU, else its IRQ's), -1 when it floats or nothing is known. */
+static void pollers_find(const mqcap_run_t *r, int *cpu, struct mqcap_napi_thread *th, bool *have)
 {
-	struct mqcap_napi_thread ts[64];
-	int n = mqcap_napi_list(dev, ts, 64);
+	bool *done = calloc(r->nq, sizeof(*done));
 
-	*have_th = false;
-	if (n > 0 && q < (unsigned)n && q < 64) {
-		*th = ts[q];
-		*have_th = true;
-		if (CPU_COUNT(&ts[q].allowed) == 1)
-			for (int c = 0; c < CPU_SETSIZE; c++)
-				if (CPU_ISSET(c, &ts[q].allowed))
-					return c;
-		return -1;
+	for (unsigned i = 0; i < r->nq; i++)
+		cpu[i] = -1;
+	for (unsigned i = 0; done && i < r->nq; i++) {
+		struct mqcap_queue_poller *pp;
+		int n;
+
+		if (done[i])
+			continue;
+		n = mqcap_queue_pollers(r->q[i].dev, 0, NULL, 0);
+		pp = n > 0 ? calloc((size_t)n, sizeof(*pp)) : NULL;
+		if (pp)
+			n = mqcap_queue_pollers(r->q[i].dev, 0, pp, (unsigned)n);
+		for (unsigned j = i; j < r->nq; j++) {
+			unsigned q = r->q[j].queue;
+
+			if (done[j] || strcmp(r->q[j].dev, r->q[i].dev))
+				continue;
+			done[j] = true;
+			if (!pp || n <= 0 || q >= (unsigned)n)
+				continue;
+			cpu[j] = pp[q].cpu;
+			have[j] = pp[q].pid > 0;
+			th[j] = (struct mqcap_napi_thread){ .queue = q, .napi_id = pp[q].napi_id,
+							    .pid = pp[q].pid, .last_cpu = pp[q].last_cpu,
+							    .allowed = pp[q].allowed };
+		}
+		free(pp);
 	}
-	n = mqcap_queue_irq_cpu(dev, q, NULL);
-	return n >= 0 ? n : -1;
+	free(done);
 }
 
 /* ---- planning ---- */
@@ -133,10 +151,11 @@ static int plan(mqcap_run_t *r)
 	struct mqcap_plan_queue *pq = calloc(r->nq, sizeof(*pq));
 	struct mqcap_napi_thread *th = calloc(r->nq, sizeof(*th));
 	bool *have = calloc(r->nq, sizeof(*have));
+	int *cpu = calloc(r->nq, sizeof(*cpu));
 	uint32_t pflags = 0;
 	int rc = 0;
 
-	if (!pq || !th || !have) {
+	if (!pq || !th || !have || !cpu) {
 		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -146,10 +165,12 @@ static int plan(mqcap_run_t *r)
 		pflags |= MQCAP_PLAN_NO_PIN;
 	if (r->o.flags & MQCAP_RUN_F_NO_NUMA)
 		pflags |= MQCAP_PLAN_NO_NUMA;
+	if (!r->offline)
+		pollers_find(r, cpu, th, have);
 	for (unsigned i = 0; i < r->nq; i++) {
 		snprintf(pq[i].dev, sizeof(pq[i].dev), "%s", r->q[i].dev);
 		pq[i].queue = r->q[i].queue;
-		pq[i].poller_cpu = r->offline ? -1 : poller_cpu(r->q[i].dev, r->q[i].queue, &th[i], &have[i]);
+		pq[i].poller_cpu = r->offline ? -1 : cpu[i];
 		/* A pinned poller outside this topology (an XML plan) is as good as unknown. */
 		if (pq[i].poller_cpu >= 0 && !mqcap_topo_cpu(r->topo, pq[i].poller_cpu))
 			pq[i].poller_cpu = -1;
@@ -193,6 +214,7 @@ out:
 	free(pq);
 	free(th);
 	free(have);
+	free(cpu);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #   - threaded NAPI off: no poller thread; netlink still names the NAPI ids, /proc cannot;
 #   - napi-set through mqcap_queue_set_threaded(): one queue alone becomes threaded (skips
 #     only when this kernel's family lacks the operation);
+#   - mqtune shows the source of each queue's facts (text and JSON);
 #   - a device that does not exist: a clear error.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
@@ -76,6 +77,17 @@ pid1=$(field "$dir/set" 1 pid)
 grep -q "^napi/$RX_DEV-" "/proc/$pid1/comm" || tb_fail "pid $pid1 is not a NAPI thread of $RX_DEV"
 probe -t 1 off "$RX_DEV" > "$dir/unset" 2>&1 || tb_fail "napi-set off failed"
 [ "$(field "$dir/unset" 1 pid)" = -1 ] || tb_fail "napi-set off: queue 1 still threaded"
+
+# mqtune says where each fact came from
+MQTUNE="$MQCAP_BUILD/tools/mqtune/mqtune"
+tb_rx "$MQTUNE" --json "$RX_DEV" > "$dir/tune.json" || tb_fail "mqtune failed"
+python3 - "$dir/tune.json" "$src_nl" <<'PY' || tb_fail "mqtune does not name the source of its facts"
+import json, sys
+d = json.load(open(sys.argv[1]))['devices'][0]
+assert len(d['queues']) == 4, d
+assert all(q['source'] == sys.argv[2] for q in d['queues']), d['queues']
+PY
+tb_rx "$MQTUNE" "$RX_DEV" | grep -q "queue 0 .*\[$src_nl\]" || tb_fail "mqtune text names no source"
 
 # no such device
 probe nosuchdev0 > "$dir/bad" 2>&1 && tb_fail "a missing device was accepted"

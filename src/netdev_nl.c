@@ -31,11 +31,13 @@ enum { NL_A_QUEUE_ID = 1, NL_A_QUEUE_IFINDEX, NL_A_QUEUE_TYPE, NL_A_QUEUE_NAPI_I
 enum { NL_QUEUE_TYPE_RX = 0 };
 
 struct mqcap__nl {
+	/* aligned for struct nlmsghdr; MNL_SOCKET_BUFFER_SIZE may be the page size, and a dump
+	 * needs room */
+	_Alignas(8) char buf[16384];
 	struct mnl_socket *sock;
 	unsigned portid;
 	unsigned seq;
 	uint16_t family;
-	char buf[16384]; /* MNL_SOCKET_BUFFER_SIZE may be the page size; a dump needs room */
 };
 
 typedef mnl_attr_cb_t attr_fn;

@@ -27,6 +27,7 @@
 #include "mqcap/queues.h"
 #include "mqcap/ring.h"
 #include "mqcap/run.h"
+#include "capture_int.h"
 #include "devname_int.h"
 #include "error_int.h"
 #include "iface_int.h"
@@ -82,10 +83,7 @@ static int resolve(mqcap_run_t *r, const char *name)
 		rc = add_queue(r, base ? base + 1 : cn->path, 0, &cap);
 		goto out;
 	}
-	if (cn->backend == MQCAP_BACKEND_PACKET)
-		strcpy(r->prefix, "packet:");
-	else if (cn->backend == MQCAP_BACKEND_XDP)
-		strcpy(r->prefix, "xdp:");
+	r->backend_sel = cn->backend;
 	for (unsigned d = 0; d < cn->ndevs && !rc; d++) {
 		const struct mqcap__devspec *ds = &cn->devs[d];
 		struct mqcap__iface ifc;
@@ -218,31 +216,37 @@ out:
 	return rc;
 }
 
-/* The capture name of a set of queues: "prefix:dev@1,5,dev2@0". */
-static int queues_name(mqcap_run_t *r, const unsigned *qs, unsigned n, char *buf, size_t len)
+/* The label of a set of queues for messages, in capture-name form ("xdp:dev@1,5,dev2@0"): a
+ * new string, or NULL without memory. Only people read it; the handle opens from the set. */
+static char *queues_label(const mqcap_run_t *r, const unsigned *qs, unsigned n)
 {
-	size_t off = 0;
 	const char *last_dev = NULL;
-	int k;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	k = snprintf(buf, len, "%s", r->prefix);
-	off = (size_t)k;
+	if (!f)
+		return NULL;
+	fputs(r->backend_sel == MQCAP_BACKEND_PACKET ? "packet:" :
+	      r->backend_sel == MQCAP_BACKEND_XDP ? "xdp:" : "", f);
 	for (unsigned i = 0; i < n; i++) {
 		const struct rqueue *q = &r->q[qs[i]];
 
 		if (last_dev && !strcmp(last_dev, q->dev))
-			k = snprintf(buf + off, len - off, ",%u", q->queue);
+			fprintf(f, ",%u", q->queue);
 		else
-			k = snprintf(buf + off, len - off, "%s%s@%u", last_dev ? "," : "", q->dev, q->queue);
-		if (k < 0 || (size_t)k >= len - off)
-			return mqcap__err_set(&r->err, ENAMETOOLONG, "too many queues for one worker");
-		off += (size_t)k;
+			fprintf(f, "%s%s@%u", last_dev ? "," : "", q->dev, q->queue);
 		last_dev = q->dev;
 	}
-	return 0;
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
-/* Give thread t the queues of plan worker `wi`, sorted by device so names group. */
+/* Give thread t the queues of plan worker `wi`, sorted by device: the handle's readers of a
+ * device are then adjacent, as a capture name would list them. */
 static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl, unsigned wi)
 {
 	t->qs = calloc(r->nq, sizeof(*t->qs));
@@ -397,12 +401,15 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	}
 	if (rc)
 		goto fail;
-	for (unsigned i = 0; i < r->nw && !rc && !r->pplan; i++)
-		rc = r->offline ? (snprintf(r->w[i].name, sizeof(r->w[i].name), "%s", name), 0)
-				: queues_name(r, r->w[i].qs, r->w[i].nq, r->w[i].name, sizeof(r->w[i].name));
-	for (unsigned i = 0; i < r->np && !rc; i++)
-		rc = r->offline ? (snprintf(r->p[i].name, sizeof(r->p[i].name), "%s", name), 0)
-				: queues_name(r, r->p[i].qs, r->p[i].nq, r->p[i].name, sizeof(r->p[i].name));
+	if (r->offline && !(r->file = strdup(name)))
+		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+	for (unsigned i = 0; i < r->nw + r->np && !rc; i++) {
+		struct rthread *t = i < r->nw ? &r->w[i] : &r->p[i - r->nw];
+
+		t->label = r->offline ? strdup(name) : queues_label(r, t->qs, t->nq);
+		if (!t->label)
+			rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+	}
 	if (!rc)
 		rc = runs_add(r);
 	if (rc)
@@ -452,10 +459,11 @@ void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 {
 	mqcap_t *h = atomic_load_explicit(&t->h, memory_order_relaxed);
 
-	if (h && t->hq)
+	/* The handle reads t's queues in t's order: its queue i is r->q[t->qs[i]]. */
+	if (h)
 		for (unsigned i = 0; i < mqcap_queue_count(h); i++) {
 			struct mqcap_stats st;
-			struct rqueue *q = &t->r->q[t->hq[i]];
+			struct rqueue *q = &t->r->q[t->qs[i]];
 
 			if (mqcap_queue_stats(h, i, &st) == 0) {
 				pthread_mutex_lock(&q->mu);
@@ -474,6 +482,27 @@ void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 }
 
 
+/* Open a handle on exactly t's queues, in t's order. */
+static mqcap_t *open_queues(const struct rthread *t)
+{
+	const mqcap_run_t *r = t->r;
+	struct mqcap__qsel *qs = calloc(t->nq ? t->nq : 1, sizeof(*qs));
+	mqcap_t *h;
+
+	if (!qs) {
+		errno = ENOMEM;
+		mqcap__last_error_fmt(ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->nq; i++) {
+		memcpy(qs[i].dev, r->q[t->qs[i]].dev, sizeof(qs[i].dev));
+		qs[i].queue = r->q[t->qs[i]].queue;
+	}
+	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &r->cap);
+	free(qs);
+	return h;
+}
+
 /* Pin, open the handle, report, wait for the go. Returns 0 when the thread should run. */
 int mqcap__run_thread_setup(struct rthread *t)
 {
@@ -490,26 +519,12 @@ int mqcap__run_thread_setup(struct rthread *t)
 			set_err(r, -rc, "cannot pin a thread to CPU %d: %s", t->cpu, strerror(-rc));
 	}
 	if (!rc && t->kind != RK_CONSUMER) {
-		mqcap_t *h = mqcap_open(t->name, &r->cap);
+		mqcap_t *h = r->offline ? mqcap_open(r->file, &r->cap) : open_queues(t);
 
 		if (!h) {
 			rc = -errno;
 			set_err(r, errno, "%s", mqcap_last_error());
 		} else {
-			unsigned n = mqcap_queue_count(h);
-
-			t->hq = calloc(n ? n : 1, sizeof(*t->hq));
-			for (unsigned i = 0; i < n && t->hq; i++) {
-				struct mqcap_queue_info qi;
-
-				t->hq[i] = t->qs[i < t->nq ? i : 0];
-				if (mqcap_queue_info(h, i, &qi))
-					continue;
-				for (unsigned k = 0; k < t->nq; k++)
-					if (!strcmp(r->q[t->qs[k]].dev, qi.dev_name) &&
-					    r->q[t->qs[k]].queue == qi.queue)
-						t->hq[i] = t->qs[k];
-			}
 			/* Release: pairs with the acquire in mqcap_run_stop(), which may wake the
 			 * handle from another thread (or a signal handler) from now on. */
 			atomic_store_explicit(&t->h, h, memory_order_release);
@@ -558,7 +573,7 @@ bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 		pthread_mutex_unlock(&t->r->mu);
 		return false;
 	}
-	set_err(t->r, -n, "%s: %s", t->name, mqcap_errmsg(h));
+	set_err(t->r, -n, "%s: %s", t->label, mqcap_errmsg(h));
 	mqcap__run_stop(t->r);
 	return true;
 }
@@ -796,7 +811,7 @@ static void free_threads(struct rthread *ts, unsigned n)
 	for (unsigned i = 0; ts && i < n; i++) {
 		mqcap_close(atomic_load(&ts[i].h));
 		free(ts[i].qs);
-		free(ts[i].hq);
+		free(ts[i].label);
 		pthread_mutex_destroy(&ts[i].mu);
 	}
 	free(ts);
@@ -823,6 +838,7 @@ void mqcap_run_close(mqcap_run_t *r)
 	mqcap_plan_free(r->pplan);
 	mqcap_topo_close(r->topo);
 	free(r->filter);
+	free(r->file);
 	free((void *)r->o.cpus);
 	free((void *)r->o.poller_cpus);
 	pthread_mutex_destroy(&r->mu);

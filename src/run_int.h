@@ -40,11 +40,11 @@ struct rthread {
 	int cpu;
 	pthread_t tid;
 	bool started;
-	char name[512];                /* capture name of its handle (workers, pollers) */
+	char *label;                   /* what it reads, for messages: "xdp:dev@1,5,dev2@0", or the
+					 * file name; never parsed (the handle opens from qs) */
 	_Atomic(mqcap_t *) h;
 	unsigned *qs;                  /* indexes into r->q */
 	unsigned nq;
-	unsigned *hq;                  /* hq[i]: r->q index of the handle's queue i */
 	unsigned batch_us;             /* sleep after a short burst (0: never) */
 	/* thread-local counters */
 	uint64_t packets, bytes, bursts;
@@ -59,7 +59,8 @@ struct mqcap_run {
 	char *filter;
 	mqcap_run_fn fn;
 	void *user;
-	char prefix[16];               /* "packet:", "xdp:" or "" */
+	enum mqcap_backend backend_sel; /* the name's prefix: AUTO (none), PACKET or XDP */
+	char *file;                    /* pcap: the name, which each thread opens as it is */
 	bool offline;
 	mqcap_topo_t *topo;
 	struct mqcap_plan *plan;       /* workers (split: consumers) */

@@ -25,10 +25,8 @@
  * waiting forever hears of it too. The kernel creates new threaded-NAPI pollers on the way
  * up, so if the queue's poller was pinned to one CPU when the capture opened, it is pinned
  * there again (napi.h). A device that disappears ends the capture: -ENODEV on every later
- * call. Measured on veth (tests/system/test_xdp_flap.sh): a few frames that arrive in the
- * instant the link goes down or comes up reach the stack without passing the program (veth
- * polls briefly with its program unset); the device's per-queue counters show them, ours
- * cannot.
+ * call. On veth a few frames at the flap reach the stack without passing the program (the
+ * measurement is in docs/kernel-notes.md); only the device's own counters see them.
  *
  * Counters: per queue, kernel_seen = received + filtered + every drop_* + passed_stack once
  * the RX ring is drained (frames still waiting in it are in kernel_seen only). The RX ring

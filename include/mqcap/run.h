@@ -61,14 +61,12 @@ typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt 
 					     * split mode, whose consumers stay one per queue */
 #define MQCAP_RUN_F_NO_BATCH      (1u << 6) /* never sleep after short bursts (batch_usecs ignored) */
 
-/* The automatic batching wait. On the 2-vCPU testbed VM, a reader on its NAPI thread's CPU
- * that was woken per packet once held a paced 300 kpps sender to 13 kpps, where waiting 200 us
- * after finding the ring empty reached the no-capture rate; at other times (less load on the
- * machine) both ran at full rate. The wait is taken only when the ring is empty, so it never
- * caps a busy queue. 1000 us rather than 200: at a paced 300 kpps it cut the reader's own CPU
- * from 167 to 58 ns per packet (fewer wake-ups) at the same capture-core total, and 1 ms of
- * traffic fits the default rings (4096 AF_XDP frames, 4 MiB TPACKET) up to ~4 Mpps. The cost
- * is up to ~1 ms of added delivery latency on a lightly loaded queue. */
+/* The automatic batching wait: after finding the ring empty right after a short burst, a worker
+ * that shares its CPU with one of its queues' kernel pollers waits this long before receiving
+ * again, so the poller fills the ring instead of being preempted by a wake-up per packet. The
+ * wait is taken only when the ring is empty, so it never caps a busy queue; it costs up to this
+ * much delivery latency on a lightly loaded queue. Why 1000 us and not less: the measurements
+ * are in docs/measurements.md. */
 #define MQCAP_RUN_BATCH_AUTO_US 1000u
 
 struct mqcap_run_opts {
@@ -168,7 +166,10 @@ struct mqcap_run_worker_stats {
 	int done;               /* the thread has finished */
 };
 
+/* Number of worker threads (split mode: consumers), as planned: mqcap_run_plan()->nworkers. */
 unsigned mqcap_run_worker_count(const mqcap_run_t *r);
+/* Copy worker w's latest snapshot into *st (ts_ns is "now" before the worker's first one).
+ * 0, or -EINVAL when w is not below mqcap_run_worker_count(). Any thread, any time until close. */
 int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st);
 
 /* Queues, in plan order (mqcap_run_plan()->queues[i]); counters of queue i from its handle. */

@@ -38,7 +38,7 @@ static const char usage[] =
 "                         (the oldest is removed)\n"
 "  -z, --postrotate CMD   run 'CMD FILE' (by /bin/sh) on every finished file\n"
 "      --force            overwrite files that exist (default: refuse)\n"
-"      --buffer SIZE      write buffer per output file (default 1M)\n"
+"      --buffer SIZE      write buffer per output file (default 1 MiB)\n"
 "      --flush-ms N       write buffered packets at least every N ms (default 1000)\n"
 "  -i, --interface NAME   what to capture; repeatable. NAME: eth1 (all RX queues), eth1@2\n"
 "                         (queue 2), eth1@0-3, eth1@1,5, eth1,eth2, packet:eth1 / xdp:eth1,\n"

@@ -57,12 +57,17 @@ struct sink {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t *pend;              /* per queue of the run: packets in buf */
+	uint32_t *ends;              /* end offset in buf of each block in it */
+	uint16_t *endq;              /* its queue, or NOQ for a file header or statistics block */
+	unsigned nends;
 	uint64_t last_flush_ns;
 	FILE *cookie;                /* classic pcap: libpcap's dumper writes into buf through it */
 	pcap_t *dead;
 	pcap_dumper_t *pd;
 	int err;                     /* a write failed: the output is dead, packets are dropped */
 };
+
+#define NOQ 0xFFFFu
 
 struct job {
 	struct job *next;
@@ -256,9 +261,13 @@ int dump_outputs_make(struct dump *d)
 			if (s->cap < pcapng_epb_size(d->cfg.snaplen) + 65536)
 				s->cap = pcapng_epb_size(d->cfg.snaplen) + 65536;
 			s->buf = malloc(s->cap);
+			/* the smallest block is a 16-byte pcap record header */
+			s->ends = malloc((s->cap / 16 + 16) * sizeof(*s->ends));
+			s->endq = malloc((s->cap / 16 + 16) * sizeof(*s->endq));
 			if (d->cfg.ring)
 				s->ring = calloc(d->cfg.ring, sizeof(*s->ring));
-			if (!s->qs || !s->pend || !s->buf || (d->cfg.ring && !s->ring))
+			if (!s->qs || !s->pend || !s->buf || !s->ends || !s->endq ||
+			    (d->cfg.ring && !s->ring))
 				cli_die(1, "out of memory");
 			d->sinks[d->nsinks++] = s;
 		}
@@ -399,6 +408,35 @@ static void drop_pending(struct sink *s)
 	}
 }
 
+/* Note that a block for queue q (NOQ: not a packet) ends at the buffer's current length. */
+static inline void mark(struct sink *s, unsigned q)
+{
+	s->ends[s->nends] = (uint32_t)s->len;
+	s->endq[s->nends++] = (uint16_t)q;
+}
+
+/* A write stopped after off bytes of the buffer: keep the whole blocks among them (count
+ * their packets as written), cut the rest off the file, count its packets as write drops. */
+static void cut_back(struct sink *s, size_t off)
+{
+	size_t keep = 0;
+	unsigned i;
+
+	for (i = 0; i < s->nends && s->ends[i] <= off; i++) {
+		keep = s->ends[i];
+		if (s->endq[i] != NOQ) {
+			atomic_fetch_add_explicit(&s->d->cnt[s->endq[i]].written, 1, memory_order_relaxed);
+			s->pend[s->endq[i]]--;
+		}
+	}
+	s->file_bytes += keep;
+	if (off != keep && (ftruncate(s->fd, (off_t)s->file_bytes) ||
+			    lseek(s->fd, (off_t)s->file_bytes, SEEK_SET) < 0))
+		cli_warn("%s: cannot cut back to %" PRIu64 " bytes: %s", s->tmp, s->file_bytes,
+			 strerror(errno));
+	drop_pending(s);
+}
+
 /* The longest write(), for the summary (workers store, the main thread reads). */
 static _Atomic uint64_t g_max_write_ns;
 
@@ -414,6 +452,7 @@ static int sink_flush(struct sink *s)
 	if (s->fd < 0 || s->err) {
 		drop_pending(s);
 		s->len = 0;
+		s->nends = 0;
 		return -1;
 	}
 	t0 = cli_now_ns();
@@ -435,13 +474,10 @@ static int sink_flush(struct sink *s)
 	s->last_flush_ns = cli_now_ns();
 	if (err) {
 		/* Cut the half-written block off so that the file stays readable to its end. */
-		if (off && (ftruncate(s->fd, (off_t)s->file_bytes) ||
-			    lseek(s->fd, (off_t)s->file_bytes, SEEK_SET) < 0))
-			cli_warn("%s: cannot cut back to %" PRIu64 " bytes: %s", s->tmp, s->file_bytes,
-				 strerror(errno));
+		cut_back(s, off);
 		s->err = err;
-		drop_pending(s);
 		s->len = 0;
+		s->nends = 0;
 		dump_fail(s->d, "writing %s: %s", s->tmp, strerror(err));
 		return -1;
 	}
@@ -453,6 +489,7 @@ static int sink_flush(struct sink *s)
 	}
 	s->file_bytes += s->len;
 	s->len = 0;
+	s->nends = 0;
 	return 0;
 }
 
@@ -501,6 +538,7 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	s->file_bytes = 0;
 	s->file_pkts = 0;
 	s->len = 0;
+	s->nends = 0;
 	s->last_flush_ns = cli_now_ns();
 	if (d->cfg.rotate_s)
 		s->next_rot_ns = bstart + d->cfg.rotate_s * 1000000000ull;
@@ -512,6 +550,7 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 			for (unsigned i = 0; i < s->nif; i++)
 				if (s->ifid[dev] == (int16_t)i)
 					s->len += pcapng_idb(s->buf + s->len, d->cfg.snaplen, d->devname[dev]);
+		mark(s, NOQ);
 		return 0;
 	}
 	if (!s->dead)
@@ -530,6 +569,7 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 		s->cookie = NULL;
 		return -1;
 	}
+	mark(s, NOQ);
 	return 0;
 }
 
@@ -568,6 +608,7 @@ static void sink_close_file(struct sink *s, const char *del)
 			if (s->len + PCAPNG_ISB_MAX > s->cap)
 				sink_flush(s);
 			s->len += pcapng_isb(s->buf + s->len, (uint32_t)s->ifid[dev], &isb);
+			mark(s, NOQ);
 		}
 	}
 	sink_flush(s);
@@ -643,6 +684,7 @@ static void sink_packet(struct sink *s, unsigned q, const struct mqcap_pkt *p)
 		h.ts.tv_usec = (suseconds_t)(p->ts_ns % 1000000000ull); /* nanoseconds: NANO magic */
 		pcap_dump((u_char *)s->pd, &h, p->data);
 	}
+	mark(s, q);
 	s->pend[q]++;
 	s->file_pkts++;
 }
@@ -761,6 +803,8 @@ void dump_outputs_close(struct dump *d)
 		free(s->buf);
 		free(s->qs);
 		free(s->pend);
+		free(s->ends);
+		free(s->endq);
 		free(s->ring);
 		pthread_mutex_destroy(&s->mu);
 		free(s);

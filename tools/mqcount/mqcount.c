@@ -13,6 +13,7 @@
 
 #include "capname.h"
 #include "cli.h"
+#include "privdrop.h"
 #include "mqcount.h"
 #include "range.h"
 
@@ -56,6 +57,9 @@ static const char usage[] =
 "                         a thread placed on its poller's CPU, else 0; 0 turns it off)\n"
 "      --topology FILE    plan from an hwloc XML topology instead of this machine (with --plan)\n"
 "      --plan             print the plan and exit without capturing\n"
+"  -Z, --relinquish-privileges USER\n"
+"                         open everything as root, then capture as USER with no capability\n"
+"                         left (as tcpdump -Z); stopping still detaches the XDP program\n"
 "  -h, --help             this text\n"
 "\n"
 "Drops are split by where they happened: d:ring (the socket's ring was full), d:fill (xdp: no\n"
@@ -90,6 +94,7 @@ static const struct option longopts[] = {
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
 	{ "exclusive", no_argument, NULL, OPT_EXCLUSIVE },
+	{ "relinquish-privileges", required_argument, NULL, 'Z' },
 	{ 0 },
 };
 
@@ -135,7 +140,7 @@ int main(int argc, char **argv)
 	MQCAP_RUN_OPTS(ro);
 	static struct cli_capname cn;
 	char name[8192];
-	const char *filter = NULL, *backend = NULL, *topology = NULL;
+	const char *filter = NULL, *backend = NULL, *topology = NULL, *drop_user = NULL;
 	char *trailing = NULL;
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt;
@@ -149,7 +154,7 @@ int main(int argc, char **argv)
 	unsigned nreports = 0;
 	char errbuf[512] = "";
 
-	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qhZ:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (cli_capname_add(&cn, optarg))
@@ -249,6 +254,11 @@ int main(int argc, char **argv)
 		case OPT_EXCLUSIVE:
 			exclusive = true;
 			break;
+		case 'Z':
+			if (cli_privileges_user_check(optarg))
+				return 2;
+			drop_user = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -338,6 +348,9 @@ int main(int argc, char **argv)
 	if (no_pin)
 		ro.flags |= MQCAP_RUN_F_NO_PIN;
 
+	/* -Z: before any thread exists, so the capture's threads inherit it */
+	if (drop_user && cli_privileges_prepare(drop_user))
+		return 1;
 	run = mqcap_run_open(name, &ro, on_burst, &ctx);
 	if (!run) {
 		cli_warn("%s", mqcap_last_error());
@@ -363,6 +376,13 @@ int main(int argc, char **argv)
 	rc = mqcap_run_start(run);
 	if (rc) {
 		cli_warn("%s", mqcap_run_errmsg(run));
+		exit_code = 1;
+		goto out;
+	}
+	/* Every socket, program and map is open now: the rest needs no privilege. */
+	if (drop_user && cli_drop_privileges(drop_user)) {
+		mqcap_run_stop(run);
+		mqcap_run_wait(run, -1);
 		exit_code = 1;
 		goto out;
 	}

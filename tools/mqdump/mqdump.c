@@ -14,6 +14,7 @@
 
 #include "capname.h"
 #include "cli.h"
+#include "privdrop.h"
 #include "mqdump.h"
 #include "range.h"
 
@@ -58,6 +59,9 @@ static const char usage[] =
 "      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
 "      --batch-us N       wait after a short burst (as mqcount)\n"
+"  -Z, --relinquish-privileges USER\n"
+"                         open the capture and the first files as root, then go on as USER\n"
+"                         with no capability left; later files (rotation) are created by USER\n"
 "  -h, --help             this text\n"
 "\n"
 "A file is written as NAME.part and renamed to NAME once complete (after fsync). Per queue,\n"
@@ -91,6 +95,7 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, 'l' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "relinquish-privileges", required_argument, NULL, 'Z' },
 	{ "oversubscribe", no_argument, NULL, OPT_OVERSUB },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "pin-pollers", no_argument, NULL, OPT_PIN_POLLERS },
@@ -286,7 +291,7 @@ int main(int argc, char **argv)
 	static struct cli_capname cn;
 	static struct dump d;
 	char name[8192];
-	const char *filter = NULL, *backend = NULL;
+	const char *filter = NULL, *backend = NULL, *drop_user = NULL;
 	char *trailing = NULL;
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt, rc, exit_code = 0;
@@ -299,7 +304,7 @@ int main(int argc, char **argv)
 	d.cfg.buf_bytes = 1u << 20;
 	d.cfg.flush_ms = 1000;
 	pthread_mutex_init(&d.errmu, NULL);
-	while ((opt = getopt_long(argc, argv, "+w:F:C:G:W:z:i:n:g:b:f:s:c:d:l:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+w:F:C:G:W:z:i:n:g:b:f:s:c:d:l:qhZ:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'w':
 			if (!*optarg) {
@@ -419,6 +424,11 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'Z':
+			if (cli_privileges_user_check(optarg))
+				return 2;
+			drop_user = optarg;
+			break;
 		case OPT_OVERSUB:
 			oversub = true;
 			break;
@@ -517,6 +527,9 @@ int main(int argc, char **argv)
 	if (no_pin)
 		ro.flags |= MQCAP_RUN_F_NO_PIN;
 
+	/* -Z: before any thread exists, so the capture's threads inherit it */
+	if (drop_user && cli_privileges_prepare(drop_user))
+		return 1;
 	d.run = mqcap_run_open(name, &ro, on_burst, &ctx);
 	if (!d.run) {
 		cli_warn("%s", mqcap_last_error());
@@ -538,6 +551,14 @@ int main(int argc, char **argv)
 	if (rc) {
 		dump_fail(&d, "%s", mqcap_run_errmsg(d.run));
 		cli_warn("%s", mqcap_run_errmsg(d.run));
+		exit_code = 1;
+		goto out;
+	}
+	/* Every socket, program and map is open now: the rest needs no privilege. */
+	if (drop_user && cli_drop_privileges(drop_user)) {
+		dump_fail(&d, "-Z %s: cannot give up privileges", drop_user);
+		mqcap_run_stop(d.run);
+		mqcap_run_wait(d.run, -1);
 		exit_code = 1;
 		goto out;
 	}

@@ -163,8 +163,12 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 		mqcap__xsk_close(x);
 		return mqcap__err_set(e, -err, "%s@%u: registering the UMEM failed: %s%s", dev,
 				      queue, strerror(-err),
-				      -err == ENOBUFS || -err == EPERM ?
-				      " (locked-memory limit? see ulimit -l)" : "");
+				      /* measured on 6.18 (tests/system/test_privdrop.sh): the
+				       * AF_XDP socket refuses EPERM without CAP_NET_RAW, the UMEM
+				       * ENOBUFS past RLIMIT_MEMLOCK without CAP_IPC_LOCK */
+				      -err == EPERM ? " (AF_XDP sockets need CAP_NET_RAW)" :
+				      -err == ENOBUFS ? " (locked-memory limit: raise ulimit -l, or "
+				      "give CAP_IPC_LOCK)" : "");
 	}
 
 	scfg.rx_size = x->frames;

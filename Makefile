@@ -4,13 +4,14 @@
 #   make bench     every benchmark (bench/*/run);  make bench-NAME  one of them
 #   make install   library (shared + static), headers, mqcap.pc, tools, man pages
 #   make fuzz      libFuzzer builds of tests/fuzz (clang), each run for FUZZ_SECONDS
+#   make soak      SOAK_SECONDS (600) of full-rate capture: counters add up, memory does not grow
 SHELL := /bin/bash
 BUILD := build
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 BENCHES := $(patsubst bench/%/run,%,$(wildcard bench/*/run))
 
-.PHONY: all deps deps-bench build build-bench demo check bench install fuzz clean $(addprefix bench-,$(BENCHES))
+.PHONY: all deps deps-bench build build-bench demo check bench install fuzz soak clean $(addprefix bench-,$(BENCHES))
 
 all: build
 
@@ -49,6 +50,10 @@ check: build $(BUILD)/asan/build.ninja $(BUILD)/tsan/build.ninja
 
 demo: build
 	@scripts/demo $(BUILD)
+
+# Not in check: it runs for minutes (scripts/soak says what it checks).
+soak: build
+	@scripts/soak $(BUILD)
 
 # meson looks for optional dependencies (DPDK, ck) only when it configures: a tree configured
 # before `scripts/deps --bench` installed them is configured again, whatever ran first.

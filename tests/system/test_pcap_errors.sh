@@ -1,0 +1,2 @@
+#!/bin/bash
+echo SKIP placeholder; exit 77

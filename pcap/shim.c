@@ -306,11 +306,12 @@ static int backend_from_env(struct shim *s, enum mqcap_backend *b)
 	return 0;
 }
 
-int shim_open_capture(struct shim *s)
+/* Open a capture with the handle's settings into *out. Returns 0 or a PCAP_ERROR* code with
+ * the message in s->errbuf. The handle's current capture, if any, stays open meanwhile. */
+static int open_new(struct shim *s, mqcap_t **out)
 {
 	MQCAP_OPTS(o, .snaplen = (uint32_t)s->snaplen, .filter = s->filter_expr);
-	mqcap_t *old, *c;
-	struct epoll_event ev = { .events = EPOLLIN };
+	mqcap_t *c;
 	int rc = backend_from_env(s, &o.backend);
 
 	if (rc)
@@ -325,10 +326,40 @@ int shim_open_capture(struct shim *s)
 		o.ring_bytes = (uint32_t)s->buffer_size;
 		o.ring_frames = frames < SHIM_XDP_MIN_FRAMES ? SHIM_XDP_MIN_FRAMES : frames;
 	}
+	c = mqcap_open(s->name, &o);
+	if (!c && errno == EPERM && o.backend == MQCAP_BACKEND_AUTO &&
+	    strip_prefix(s->name) == s->name) {
+		/* auto means "what works here". dumpcap (so tshark too) keeps only CAP_NET_RAW
+		 * and CAP_NET_ADMIN before it opens a device, even when root runs it: enough
+		 * for AF_PACKET, not for loading the XDP program (CAP_BPF). */
+		o.backend = MQCAP_BACKEND_PACKET;
+		c = mqcap_open(s->name, &o);
+	}
+	if (!c) {
+		int err = errno;
 
-	/* The queue can be bound by one socket at a time: the old capture goes first. Its
-	 * counters stay in base, so pcap_stats counts from activation. */
-	old = atomic_exchange_explicit(&s->c, NULL, memory_order_acq_rel);
+		shim_err(s, 0, "%s", mqcap_last_error());
+		return status_of(err);
+	}
+	*out = c;
+	return 0;
+}
+
+/* Make c the handle's capture; the old one (if any) is closed, its counters kept in base so
+ * that pcap_stats counts from activation. */
+static int install(struct shim *s, mqcap_t *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	mqcap_t *old;
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, mqcap_fd(c), &ev)) {
+		int err = errno;
+
+		mqcap_close(c);
+		return shim_err(s, PCAP_ERROR, "%s: epoll_ctl: %s", s->name, strerror(err));
+	}
+	/* release: pcap_breakloop on another thread sees an open handle */
+	old = atomic_exchange_explicit(&s->c, c, memory_order_acq_rel);
 	if (old) {
 		struct mqcap_stats st;
 
@@ -342,24 +373,18 @@ int shim_open_capture(struct shim *s)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, mqcap_fd(old), NULL);
 		mqcap_close(old);
 	}
-	s->pos = s->n = 0;
-
-	c = mqcap_open(s->name, &o);
-	if (!c) {
-		int err = errno;
-
-		shim_err(s, 0, "%s", mqcap_last_error());
-		return status_of(err);
-	}
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, mqcap_fd(c), &ev)) {
-		int err = errno;
-
-		mqcap_close(c);
-		return shim_err(s, PCAP_ERROR, "%s: epoll_ctl: %s", s->name, strerror(err));
-	}
-	/* release: pcap_breakloop on another thread sees an open handle */
-	atomic_store_explicit(&s->c, c, memory_order_release);
+	s->pos = s->n = 0; /* views of the old capture: gone (libpcap flushes on a new filter too) */
 	return 0;
+}
+
+/* The handle reads AF_PACKET sockets: several may share a queue, so a new capture can be
+ * opened before the old one closes (and the old one kept when that fails). AF_XDP binds a
+ * queue to one socket: no second capture while the first is open. */
+static bool is_packet(struct shim *s)
+{
+	mqcap_t *c = atomic_load_explicit(&s->c, memory_order_relaxed);
+
+	return c && !strcmp(mqcap_backend_name(c), "packet");
 }
 
 bool shim_take_break(struct shim *s)
@@ -564,7 +589,13 @@ int pcap_activate(pcap_t *p)
 		rc = shim_err(s, PCAP_ERROR, "%s: pcap_open_dead failed", s->name);
 		goto fail;
 	}
-	rc = shim_open_capture(s);
+	{
+		mqcap_t *c = NULL;
+
+		rc = open_new(s, &c);
+		if (!rc)
+			rc = install(s, c);
+	}
 	if (rc)
 		goto fail;
 	s->activated = true;
@@ -644,32 +675,35 @@ static void ufilter_drop(struct shim *s)
 	memset(&s->ufilter, 0, sizeof(s->ufilter));
 }
 
-/* Reopen after a settings change; when mqcap refuses the new settings, reopen with the old
- * ones so the handle keeps capturing, and report the refusal. */
-static int reopen_or_restore(struct shim *s, char *old_expr, pcap_direction_t old_dir)
+/*
+ * Filters and direction are set after activation, and many programs have dropped their
+ * privileges by then (dumpcap always does; tcpdump with -Z): opening anything may fail.
+ * So the capture is never closed before its replacement is open. packet: a new capture with
+ * the expression (in the kernel, with the queue selection) replaces the old one when it
+ * opens; otherwise, and always for xdp: (where mqcap would run the filter in user space
+ * too), the program runs here with pcap_offline_filter, on the same frames.
+ */
+static int ufilter_set(struct shim *s, const struct bpf_program *fp)
 {
-	char msg[PCAP_ERRBUF_SIZE];
-	int rc = shim_open_capture(s);
+	size_t bytes = fp->bf_len * sizeof(*fp->bf_insns);
+	struct bpf_insn *insns = malloc(bytes ? bytes : 1);
 
-	if (!rc)
-		return 0;
-	memcpy(msg, s->errbuf, sizeof(msg));
-	if (s->filter_expr != old_expr) {
-		free(s->filter_expr);
-		s->filter_expr = old_expr;
-	}
-	s->direction = old_dir;
-	if (shim_open_capture(s))
-		return rc; /* not even the old settings: the handle is dead, errbuf says why */
-	memcpy(s->errbuf, msg, sizeof(msg));
-	return rc;
+	if (!insns)
+		return shim_err(s, PCAP_ERROR, "setfilter: out of memory");
+	if (bytes)
+		memcpy(insns, fp->bf_insns, bytes);
+	ufilter_drop(s);
+	s->ufilter.bf_insns = insns;
+	s->ufilter.bf_len = fp->bf_len;
+	s->has_ufilter = true;
+	return 0;
 }
 
 int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
 {
 	struct shim *s = shim_find(p);
 	char *old, *expr;
-	size_t bytes;
+	mqcap_t *c;
 
 	if (!s)
 		return shim_real()->setfilter(p, fp);
@@ -677,42 +711,43 @@ int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
 		return shim_err(s, PCAP_ERROR_NOT_ACTIVATED, "%s: not activated", s->name);
 	if (!fp || (!fp->bf_insns && fp->bf_len))
 		return shim_err(s, PCAP_ERROR, "setfilter: no program");
+	if (!is_packet(s))
+		return ufilter_set(s, fp);
 	old = s->filter_expr;
 	expr = compiled_expr(fp);
+	if (expr && !*expr && !old) {
+		/* "" (dumpcap sets it when there is no filter): everything, as now */
+		free(expr);
+		ufilter_drop(s);
+		return 0;
+	}
 	if (expr) {
-		/* The expression goes to mqcap: into the kernel with the queue selection where
-		 * the backend can (packet:), else mqcap runs it before the packet counts. */
 		s->filter_expr = expr;
-		if (reopen_or_restore(s, old, s->direction) == 0) {
+		if (open_new(s, &c) == 0 && install(s, c) == 0) {
 			free(old);
 			ufilter_drop(s);
 			return 0;
 		}
-		/* mqcap refused it, and the old capture is back: run the program here */
-		old = s->filter_expr;
+		s->filter_expr = old;
+		free(expr);
 	}
+	/* In user space: the capture must not carry an earlier kernel filter. */
 	if (old) {
 		s->filter_expr = NULL;
-		if (reopen_or_restore(s, old, s->direction))
-			return PCAP_ERROR;
+		if (open_new(s, &c) || install(s, c)) {
+			s->filter_expr = old;
+			return PCAP_ERROR; /* errbuf says why; the old filter stays */
+		}
 		free(old);
 	}
-	ufilter_drop(s);
-	bytes = fp->bf_len * sizeof(*fp->bf_insns);
-	s->ufilter.bf_insns = malloc(bytes ? bytes : 1);
-	if (!s->ufilter.bf_insns)
-		return shim_err(s, PCAP_ERROR, "setfilter: out of memory");
-	if (bytes)
-		memcpy(s->ufilter.bf_insns, fp->bf_insns, bytes);
-	s->ufilter.bf_len = fp->bf_len;
-	s->has_ufilter = true;
-	return 0;
+	return ufilter_set(s, fp);
 }
 
 int pcap_setdirection(pcap_t *p, pcap_direction_t d)
 {
 	struct shim *s = shim_find(p);
 	pcap_direction_t old;
+	mqcap_t *c;
 
 	if (!s)
 		return shim_real()->setdirection(p, d);
@@ -722,9 +757,17 @@ int pcap_setdirection(pcap_t *p, pcap_direction_t d)
 		return shim_err(s, PCAP_ERROR, "Invalid direction %d", (int)d);
 	if (d == s->direction)
 		return 0;
+	if (!is_packet(s))
+		return shim_err(s, PCAP_ERROR, "%s: the %s backend captures incoming packets only",
+				s->name, atomic_load(&s->c) ? mqcap_backend_name(atomic_load(&s->c))
+							    : "closed");
 	old = s->direction;
 	s->direction = d;
-	return reopen_or_restore(s, s->filter_expr, old) ? PCAP_ERROR : 0;
+	if (open_new(s, &c) || install(s, c)) {
+		s->direction = old;
+		return PCAP_ERROR;
+	}
+	return 0;
 }
 
 int pcap_snapshot(pcap_t *p)

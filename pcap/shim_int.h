@@ -52,11 +52,12 @@ struct shim {
 	bool activated;
 
 	/* the capture */
-	mqcap_t *_Atomic c;           /* NULL before activation or after a failed reopen; read by
-				       * pcap_breakloop from other threads */
+	mqcap_t *_Atomic c;           /* NULL before activation; read by pcap_breakloop from
+				       * other threads */
 	char *filter_expr;            /* the expression of the filter in the kernel / in mqcap */
 	struct bpf_program ufilter;   /* filter run here, when mqcap could not take the expression */
 	bool has_ufilter;
+	uint64_t ufiltered;           /* packets that filter rejected (not received by filter) */
 	int epfd;                     /* stable selectable fd: an epoll set holding mqcap_fd(c),
 				       * which changes when a filter or direction reopens c */
 	int pendfd;                   /* eventfd in epfd, readable while a burst is only partly
@@ -131,10 +132,6 @@ struct shim *shim_find(pcap_t *p);
 
 /* Set the handle's error message (printf style); returns rc so callers can return it. */
 int shim_err(struct shim *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Open (or open again, after a filter or direction change) the mqcap capture with the
- * handle's settings. Returns 0 or a PCAP_ERROR* code with the message in s->errbuf. */
-int shim_open_capture(struct shim *s);
 
 /* Consume a pending pcap_breakloop: true if one was asked for (and clears it). */
 bool shim_take_break(struct shim *s);

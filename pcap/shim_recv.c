@@ -63,8 +63,6 @@ static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user)
 
 	if (!s->activated)
 		return shim_err(s, PCAP_ERROR_NOT_ACTIVATED, "%s: not activated", s->name);
-	if (!c)
-		return PCAP_ERROR; /* a reopen failed; errbuf says why */
 	if (shim_take_break(s))
 		return PCAP_ERROR_BREAK;
 	if (s->pos == s->n) {
@@ -85,8 +83,10 @@ static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user)
 		const struct mqcap_pkt *k = &s->pkts[s->pos++];
 
 		fill_hdr(s, k, &s->hdr);
-		if (s->has_ufilter && !pcap_offline_filter(&s->ufilter, &s->hdr, k->data))
+		if (s->has_ufilter && !pcap_offline_filter(&s->ufilter, &s->hdr, k->data)) {
+			s->ufiltered++;
 			continue;
+		}
 		cb(user, &s->hdr, k->data);
 		done++;
 		/* A break from the callback (or elsewhere) ends the call after this packet; the
@@ -184,7 +184,7 @@ void pcap_breakloop(pcap_t *p)
 	 * program's own poll on the selectable fd readable. */
 	if (atomic_load_explicit(&s->nonblock, memory_order_relaxed))
 		return;
-	c = atomic_load_explicit(&s->c, memory_order_acquire); /* pairs with shim_open_capture */
+	c = atomic_load_explicit(&s->c, memory_order_acquire); /* pairs with install() */
 	if (c)
 		mqcap_wake(c);
 }
@@ -254,7 +254,7 @@ int pcap_getnonblock(pcap_t *p, char *errbuf)
  * The mapping (README, mqcap-pcap(8)), as libpcap on Linux counts (its ps_recv is the
  * socket's tp_packets, which the kernel reports with the ring drops included):
  *   ps_recv   = received + drop_ring_full: what mqcap took from the queue after the filter,
- *               whether or not the ring had room
+ *               whether or not the ring had room (less what a filter run here rejected)
  *   ps_drop   = drop_ring_full: the socket's ring was full (TPACKET tp_drops, XSK rx_ring_full)
  *   ps_ifdrop = drop_fill_empty + drop_no_socket + drop_invalid: lost before the socket
  * Counted from activation, across the reopens that pcap_setfilter/pcap_setdirection make.
@@ -281,7 +281,7 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 		t.drop_invalid += cur.drop_invalid;
 	}
 	/* u_int, as in libpcap: the counts wrap at 2^32 */
-	ps->ps_recv = (u_int)(t.received + t.drop_ring_full);
+	ps->ps_recv = (u_int)(t.received - s->ufiltered + t.drop_ring_full);
 	ps->ps_drop = (u_int)t.drop_ring_full;
 	ps->ps_ifdrop = (u_int)(t.drop_fill_empty + t.drop_no_socket + t.drop_invalid);
 	return 0;

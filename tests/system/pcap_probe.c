@@ -16,6 +16,9 @@
  *     -k CNT       cnt for pcap_dispatch in poll mode (default -1)
  *     -f EXPR      pcap_compile + pcap_setfilter
  *     -s SNAPLEN   -N (nanosecond time stamps)   -p (promiscuous)   -B BYTES (buffer)
+ *     -t MS        pcap_set_timeout (default 100)   -I (pcap_set_immediate_mode: libpcap's
+ *                  TPACKET_V3 starts the timeout only once a packet came, so without it a
+ *                  plain libpcap pcap_next_ex waits for ever when the traffic stops)
  *     -w FILE      write the packets with pcap_dump_open / pcap_dump
  *     -R FILE      create FILE once the capture is open
  *
@@ -104,7 +107,9 @@ static void *breaker(void *arg)
 {
 	long start = *(long *)arg;
 
-	while (!done(start))
+	/* with -c: that many packets first, then the idle time, so pcap_loop is blocked in
+	 * its wait when the break comes */
+	while (atomic_load(&got) < want || !done(start))
 		usleep(1000);
 	break_ms = now_ms();
 	pcap_breakloop(pd);
@@ -114,12 +119,12 @@ static void *breaker(void *arg)
 int main(int argc, char **argv)
 {
 	const char *mode = "nextex", *filter = NULL, *wfile = NULL, *ready = NULL, *reason;
-	int snaplen = 262144, nano = 0, promisc = 0, buffer = 0, kcnt = -1, opt, rc = 0;
+	int snaplen = 262144, nano = 0, promisc = 0, buffer = 0, kcnt = -1, opt, rc = 0, to = 100, imm = 0;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_stat ps;
 	long start;
 
-	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:t:I")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'c': want = strtoul(optarg, NULL, 10); break;
@@ -133,10 +138,12 @@ int main(int argc, char **argv)
 		case 'B': buffer = atoi(optarg); break;
 		case 'w': wfile = optarg; break;
 		case 'R': ready = optarg; break;
+		case 't': to = atoi(optarg); break;
+		case 'I': imm = 1; break;
 		default:
 			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|break|open] [-c N] [-i MS] "
-				"[-W MS] [-k CNT] [-f EXPR] [-s LEN] [-N] [-p] [-B BYTES] [-w FILE] "
-				"[-R FILE] NAME\n");
+				"[-W MS] [-k CNT] [-f EXPR] [-s LEN] [-N] [-p] [-B BYTES] [-t MS] [-I] "
+				"[-w FILE] [-R FILE] NAME\n");
 			return 2;
 		}
 	}
@@ -144,7 +151,7 @@ int main(int argc, char **argv)
 		return 2;
 
 	if (!strcmp(mode, "open")) {
-		pd = pcap_open_live(argv[optind], snaplen, promisc, 100, errbuf);
+		pd = pcap_open_live(argv[optind], snaplen, promisc, to, errbuf);
 		if (!pd) {
 			printf("error status=-1 msg=%s\n", errbuf);
 			return 1;
@@ -157,7 +164,9 @@ int main(int argc, char **argv)
 		}
 		pcap_set_snaplen(pd, snaplen);
 		pcap_set_promisc(pd, promisc);
-		pcap_set_timeout(pd, 100);
+		pcap_set_timeout(pd, to);
+		if (imm)
+			pcap_set_immediate_mode(pd, 1);
 		if (buffer)
 			pcap_set_buffer_size(pd, buffer);
 		if (nano && (rc = pcap_set_tstamp_precision(pd, PCAP_TSTAMP_PRECISION_NANO)))

@@ -9,12 +9,14 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim_int.h"
@@ -306,6 +308,19 @@ static int backend_from_env(struct shim *s, enum mqcap_backend *b)
 	return 0;
 }
 
+/* Does this process have what loading a BPF program takes: CAP_BPF or CAP_SYS_ADMIN,
+ * effective? (capget: the kernel's answer, without libcap.) */
+static bool can_load_bpf(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d))
+		return true; /* cannot tell: let the open try, and say why it failed */
+	return (d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN)) ||
+	       (d[CAP_TO_INDEX(CAP_BPF)].effective & CAP_TO_MASK(CAP_BPF));
+}
+
 /* Open a capture with the handle's settings into *out. Returns 0 or a PCAP_ERROR* code with
  * the message in s->errbuf. The handle's current capture, if any, stays open meanwhile. */
 static int open_new(struct shim *s, mqcap_t **out)
@@ -326,12 +341,23 @@ static int open_new(struct shim *s, mqcap_t **out)
 		o.ring_bytes = (uint32_t)s->buffer_size;
 		o.ring_frames = frames < SHIM_XDP_MIN_FRAMES ? SHIM_XDP_MIN_FRAMES : frames;
 	}
+	/* auto means "what works here". dumpcap (so tshark too) keeps only CAP_NET_RAW and
+	 * CAP_NET_ADMIN before it opens a device, even when root runs it: enough for AF_PACKET,
+	 * not for loading the XDP program (CAP_BPF). Such a process goes to packet: directly,
+	 * and one that is refused XDP for another reason goes there after trying. */
+	if (o.backend == MQCAP_BACKEND_AUTO && strip_prefix(s->name) == s->name &&
+	    !can_load_bpf())
+		o.backend = MQCAP_BACKEND_PACKET;
+	if ((!strncmp(s->name, "xdp:", 4) ||
+	     (o.backend == MQCAP_BACKEND_XDP && strip_prefix(s->name) == s->name)) &&
+	    !can_load_bpf())
+		return shim_err(s, PCAP_ERROR_PERM_DENIED,
+				"%s: loading the XDP program needs CAP_BPF (or CAP_SYS_ADMIN), and "
+				"this process has neither (dumpcap keeps only CAP_NET_RAW and "
+				"CAP_NET_ADMIN): use packet:", s->name);
 	c = mqcap_open(s->name, &o);
 	if (!c && errno == EPERM && o.backend == MQCAP_BACKEND_AUTO &&
 	    strip_prefix(s->name) == s->name) {
-		/* auto means "what works here". dumpcap (so tshark too) keeps only CAP_NET_RAW
-		 * and CAP_NET_ADMIN before it opens a device, even when root runs it: enough
-		 * for AF_PACKET, not for loading the XDP program (CAP_BPF). */
 		o.backend = MQCAP_BACKEND_PACKET;
 		c = mqcap_open(s->name, &o);
 	}

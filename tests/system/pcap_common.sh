@@ -67,7 +67,8 @@ pcap_start() {
 	# a simple command, so that $! is the program itself (ip netns exec execs it)
 	ip netns exec "$RX_NS" "$@" > "$DIR/$tag.out" 2> "$DIR/$tag.err" &
 	PIDS[$tag]=$!
-	tb_on_exit "kill ${PIDS[$tag]} 2>/dev/null"
+	# tshark's dumpcap child too: it outlives tshark when tshark is killed
+	tb_on_exit "kill \$(cat /proc/${PIDS[$tag]}/task/*/children 2>/dev/null) ${PIDS[$tag]} 2>/dev/null"
 	for (( i = 0; i < 200; i++ )); do
 		grep -qE "$READY_RE" "$DIR/$tag.out" "$DIR/$tag.err" 2>/dev/null && return 0
 		kill -0 "${PIDS[$tag]}" 2>/dev/null || break

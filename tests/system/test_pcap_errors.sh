@@ -17,7 +17,7 @@ nobody=(setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all --bou
 expect() {
 	local want=$1 pats=() out rc p; shift
 	while [ "$1" != "--" ]; do pats+=("$1"); shift; done; shift
-	out=$(timeout 20 ip netns exec "$RX_NS" "$@" 2>&1); rc=$?
+	out=$(timeout -k 5 20 ip netns exec "$RX_NS" "$@" 2>&1); rc=$?
 	for p in "${pats[@]}"; do
 		grep -qE -- "$p" <<<"$out" || { rc="$rc, no '$p'"; break; }
 	done

@@ -57,7 +57,7 @@ check "dumpcap -i $RX_DEV@3 -f tcp: exactly queue 3's TCP frames" \
 check "dumpcap on $RX_DEV@3 reports no drops" \
 	grep -qE "received/dropped on interface '[^']*': [0-9]+/0 " "$DIR/dc3.err"
 
-out=$(timeout 20 ip netns exec "$RX_NS" "$WRAP" dumpcap -i "xdp:$RX_DEV@3" -c 1 -w "$DIR/x.pcapng" 2>&1); rc=$?
+out=$(timeout -k 5 20 ip netns exec "$RX_NS" "$WRAP" dumpcap -i "xdp:$RX_DEV@3" -c 1 -w "$DIR/x.pcapng" 2>&1); rc=$?
 check "dumpcap -i xdp:$RX_DEV@3: refused with permission denied and the reason (rc $rc)" \
 	eval '[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "CAP_BPF" <<<"$out" && grep -qi "permission" <<<"$out"'
 check "nothing of mqcap left on $RX_DEV (no XDP program, not promiscuous)" pcap_no_xdp

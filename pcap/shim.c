@@ -308,17 +308,22 @@ static int backend_from_env(struct shim *s, enum mqcap_backend *b)
 	return 0;
 }
 
-/* Does this process have what loading a BPF program takes: CAP_BPF or CAP_SYS_ADMIN,
- * effective? (capget: the kernel's answer, without libcap.) */
-static bool can_load_bpf(void)
+/* Is capability cap effective in this process? (capget: the kernel's answer, without
+ * libcap; true when it cannot tell, so that the open tries and says why it failed.) */
+static bool cap_effective(int cap)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { 0 };
 
 	if (syscall(SYS_capget, &h, d))
-		return true; /* cannot tell: let the open try, and say why it failed */
-	return (d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN)) ||
-	       (d[CAP_TO_INDEX(CAP_BPF)].effective & CAP_TO_MASK(CAP_BPF));
+		return true;
+	return d[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
+}
+
+/* What loading a BPF program takes: CAP_BPF or CAP_SYS_ADMIN. */
+static bool can_load_bpf(void)
+{
+	return cap_effective(CAP_BPF) || cap_effective(CAP_SYS_ADMIN);
 }
 
 /* Open a capture with the handle's settings into *out. Returns 0 or a PCAP_ERROR* code with
@@ -737,7 +742,9 @@ int pcap_setfilter(pcap_t *p, struct bpf_program *fp)
 		return shim_err(s, PCAP_ERROR_NOT_ACTIVATED, "%s: not activated", s->name);
 	if (!fp || (!fp->bf_insns && fp->bf_len))
 		return shim_err(s, PCAP_ERROR, "setfilter: no program");
-	if (!is_packet(s))
+	/* A new AF_PACKET socket needs CAP_NET_RAW; a program that dropped it (dumpcap always
+	 * does before pcap_setfilter) gets the filter here without a doomed open. */
+	if (!is_packet(s) || (!cap_effective(CAP_NET_RAW) && !s->filter_expr))
 		return ufilter_set(s, fp);
 	old = s->filter_expr;
 	expr = compiled_expr(fp);

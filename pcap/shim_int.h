@@ -65,6 +65,7 @@ struct shim {
 				       * program first asks for the selectable fd */
 	bool pend_set;                /* pendfd is signalled */
 	int txfd;                     /* AF_PACKET socket for pcap_inject, opened on first use */
+	int tx_ifindex;               /* the device it sends on: the capture's first */
 	struct mqcap_stats base;      /* counters of captures closed by a reopen */
 
 	/* the burst being delivered: views valid until the next mqcap_recv_burst */

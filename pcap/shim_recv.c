@@ -12,6 +12,7 @@
  * (pcap_next/pcap_next_ex), or for the callback (pcap_dispatch/pcap_loop): what libpcap
  * promises.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -292,7 +293,6 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 static int tx_open(struct shim *s)
 {
 	struct mqcap_queue_info qi;
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	mqcap_t *c = atomic_load_explicit(&s->c, memory_order_relaxed);
 	int fd;
 
@@ -303,20 +303,16 @@ static int tx_open(struct shim *s)
 	if (fd < 0)
 		return shim_err(s, errno == EPERM ? PCAP_ERROR_PERM_DENIED : PCAP_ERROR,
 				"%s: socket: %s", qi.dev_name, strerror(errno));
-	sll.sll_ifindex = (int)qi.ifindex;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		int err = errno;
-
-		close(fd);
-		return shim_err(s, PCAP_ERROR, "%s: bind: %s", qi.dev_name, strerror(err));
-	}
 	s->txfd = fd;
+	s->tx_ifindex = (int)qi.ifindex;
 	return 0;
 }
 
 int pcap_inject(pcap_t *p, const void *buf, size_t size)
 {
 	struct shim *s = shim_find(p);
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	const uint8_t *b = buf;
 	ssize_t n;
 	int rc;
 
@@ -326,7 +322,11 @@ int pcap_inject(pcap_t *p, const void *buf, size_t size)
 		return shim_err(s, PCAP_ERROR_NOT_ACTIVATED, "%s: not activated", s->name);
 	if (s->txfd < 0 && (rc = tx_open(s)))
 		return rc;
-	n = send(s->txfd, buf, size, 0);
+	/* The destination names the device and the frame's EtherType: an unbound socket of
+	 * protocol 0 sends nothing without them (the kernel takes skb->protocol from here). */
+	sll.sll_ifindex = s->tx_ifindex;
+	sll.sll_protocol = size >= ETH_HLEN ? (uint16_t)(b[12] | b[13] << 8) : htons(ETH_P_ALL);
+	n = sendto(s->txfd, buf, size, 0, (struct sockaddr *)&sll, sizeof(sll));
 	if (n < 0)
 		return shim_err(s, PCAP_ERROR, "send: %s", strerror(errno));
 	return (int)n;

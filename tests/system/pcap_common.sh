@@ -3,7 +3,7 @@
 #   pcap_testbed                  a 4-queue testbed, and the traffic: $DIR/traffic.pcap, with
 #                                 each frame's predicted queue in $DIR/sent.txt (rss.h)
 #   pcap_want Q [FILTER]          $DIR/want.Q[.N].txt: the sent frames RSS puts on queue Q
-#                                 (matching FILTER), printed as its path
+#                                 (that libpcap's FILTER accepts), printed as its path
 #   pcap_start TAG CMD...         CMD in the receiver namespace, in the background, output in
 #                                 $DIR/TAG.out and .err; returns once it listens (READY_RE)
 #   pcap_stop TAG                 SIGINT, then wait for it (fails after 10 s)
@@ -38,7 +38,8 @@ sys.path.insert(0, "$MQCAP_SRC/tests/system/lib")
 import pktlib as p
 n = int(sys.argv[2])
 fr = (p.flow_frames(n, 256, "udp") + p.flow_frames(n // 2, 128, "tcp", v6=True)
-      + p.flow_frames(n // 4, 64, "tcp") + p.flow_frames(n // 4, 64, "udp", v6=True))
+      + p.flow_frames(n // 4, 64, "tcp") + p.flow_frames(n // 4, 64, "udp", v6=True)
+      + p.flow_frames(n // 8, 32, "udp", vlan=(10,)))   # tags stay in the frames
 p.write_pcap(sys.argv[1], fr)
 PY
 	"$DUMP" -P "pcap:$DIR/traffic.pcap" > "$DIR/sent.txt" || tb_fail "reading traffic.pcap"
@@ -52,7 +53,9 @@ pcap_want() {
 	local q=$1 f=${2:-} out="$DIR/want.$1"
 	if [ -n "$f" ]; then
 		out="$out.$(printf '%s' "$f" | md5sum | cut -c1-8)"
-		"$DUMP" -P -f "$f" "pcap:$DIR/traffic.pcap" > "$out.all" || tb_fail "filter '$f' on the pcap"
+		# libpcap's own verdict on the same frames
+		tcpdump -r "$DIR/traffic.pcap" -w "$out.pcap" "$f" 2>/dev/null || tb_fail "filter '$f' on the pcap"
+		"$DUMP" -P "pcap:$out.pcap" > "$out.all" || tb_fail "reading $out.pcap"
 		grep "rssq=$q\$" "$out.all" > "$out.txt"
 	else
 		grep "rssq=$q\$" "$DIR/sent.txt" > "$out.txt"

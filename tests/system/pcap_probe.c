@@ -10,6 +10,9 @@
  *                  break:  pcap_loop(-1) in this thread, pcap_breakloop from another thread
  *                          once -c packets came (or after -i ms without any)
  *                  open:   pcap_open_live, report, close (bad-input tests)
+ *                  inject: send -c frames (EtherType 0x88b5, broadcast, payload "mqcap-pcap
+ *                          inject N"): the first with pcap_inject, the rest with
+ *                          pcap_sendpacket; prints "inject sent=N"
  *     -c COUNT     stop after COUNT packets (0: only on idle)
  *     -i IDLE_MS   stop after IDLE_MS without a packet, once one came (default 1500)
  *     -W FIRST_MS  stop when nothing came in the first FIRST_MS (default 20000)
@@ -141,7 +144,7 @@ int main(int argc, char **argv)
 		case 't': to = atoi(optarg); break;
 		case 'I': imm = 1; break;
 		default:
-			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|break|open] [-c N] [-i MS] "
+			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|break|open|inject] [-c N] [-i MS] "
 				"[-W MS] [-k CNT] [-f EXPR] [-s LEN] [-N] [-p] [-B BYTES] [-t MS] [-I] "
 				"[-w FILE] [-R FILE] NAME\n");
 			return 2;
@@ -198,6 +201,19 @@ int main(int argc, char **argv)
 	start = now_ms();
 	if (!strcmp(mode, "open")) {
 		reason = "open";
+	} else if (!strcmp(mode, "inject")) {
+		u_char fr[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01,
+				  0x88, 0xb5 };
+		unsigned long i;
+
+		for (i = 0; i < want; i++) {
+			snprintf((char *)fr + 14, sizeof(fr) - 14, "mqcap-pcap inject %lu", i);
+			if (i == 0 ? pcap_inject(pd, fr, sizeof(fr)) != (int)sizeof(fr)
+				   : pcap_sendpacket(pd, fr, sizeof(fr)) != 0)
+				die(-1, i == 0 ? "pcap_inject" : "pcap_sendpacket");
+		}
+		printf("inject sent=%lu\n", i);
+		reason = "count";
 	} else if (!strcmp(mode, "nextex")) {
 		struct pcap_pkthdr *h;
 		const u_char *data;

@@ -8,6 +8,7 @@
 #   pcap_breakloop from another thread, pcap_loop blocked with a 5 s timeout  xdp:RX@3,
 #       packet:RX@3: pcap_loop returns PCAP_ERROR_BREAK at once
 #   pcap_stats: recv = packets delivered, no drops
+#   pcap_inject + pcap_sendpacket: the frames arrive at the device's peer
 # and unchanged on a plain device name: libpcap's own handle (a packet socket), every frame.
 set -u
 . "$MQCAP_SRC/tests/system/pcap_common.sh"
@@ -50,6 +51,19 @@ for be in xdp packet; do
 	check "$be:$RX_DEV@3: pcap_breakloop from a thread ends a blocked pcap_loop with -2 in ${ms:-?} ms ($got packets before)" \
 		eval '[ $rc -eq 0 ] && [ -n "$ms" ] && [ "$ms" -lt 1000 ] && [ "${got:-0}" -ge "$(wc -l < "$(pcap_want 3)")" ]'
 done
+
+# pcap_inject / pcap_sendpacket on a handle of mqcap: the frames leave on the device and
+# arrive at its peer (captured there by libpcap)
+ip netns exec "$TX_NS" tcpdump -n -c 25 -i "$TX_DEV" -w "$DIR/inj.pcap" 'ether proto 0x88b5' 2> "$DIR/inj.err" &
+ipid=$!
+tb_on_exit "kill $ipid 2>/dev/null"
+for _ in $(seq 100); do grep -q "listening on" "$DIR/inj.err" && break; sleep 0.05; done
+out=$(tb_rx "${P[@]}" -m inject -c 25 "xdp:$RX_DEV@2" 2>&1)
+for _ in $(seq 200); do kill -0 $ipid 2>/dev/null || break; sleep 0.05; done   # -c 25: ends by itself
+kill -INT $ipid 2>/dev/null; wait $ipid
+n=$("$DUMP" "pcap:$DIR/inj.pcap" | grep -c "^pkt")
+check "pcap_inject + pcap_sendpacket on xdp:$RX_DEV@2: 25 sent, 25 arrive at the peer (got $n; $(echo $out | tail -c 200))" \
+	eval 'grep -q "^inject sent=25" <<<"$out" && [ "$n" -eq 25 ]'
 
 check "nothing of mqcap left on $RX_DEV (no XDP program, not promiscuous)" pcap_clean
 

@@ -33,6 +33,9 @@ td_agree() {
 W=("$WRAP" tcpdump -n)
 n=$(tb_rx "${W[@]}" -D 2>&1 | grep -cE "^[0-9]+\.$RX_DEV@[0-3] \(RX queue [0-3] of $RX_DEV \(mqcap virtual device\)\)")
 check "tcpdump -D lists the 4 virtual devices of $RX_DEV with a description (found $n)" [ "$n" -eq 4 ]
+out=$(tb_rx "$WRAP" tcpdump -L -i "xdp:$RX_DEV@1" 2>&1)
+check "tcpdump -L -i xdp:$RX_DEV@1 lists Ethernet (pcap_list_datalinks): $(echo $out)" \
+	eval 'grep -q "^Data link types for xdp:$RX_DEV@1" <<<"$out" && grep -q "EN10MB (Ethernet)" <<<"$out"' 
 pcap_start q1 "${W[@]}" -i "xdp:$RX_DEV@1" -Q in --time-stamp-precision nano -w "$DIR/q1.pcap"
 pcap_start q0 "${W[@]}" -i "packet:$RX_DEV@0" -w "$DIR/q0.pcap" udp or ip6
 pcap_start q3 "${W[@]}" -i "packet:$RX_DEV@3" -c 40 -w "$DIR/q3.pcap"

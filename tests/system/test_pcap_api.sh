@@ -81,6 +81,10 @@ for t in plain plainpoll; do
 		'grep -q "^open fd=socket datalink=1" "$DIR/$t.out" &&
 		 grep -qE "^stats recv=[0-9]+ drop=[0-9]+ ifdrop=[0-9]+ got=[1-9][0-9]{2,}" "$DIR/$t.out"'
 done
+out=$(tb_rx env MQCAP_PCAP_ALL=1 "${P[@]}" -m open "$RX_DEV" 2>&1)
+check "MQCAP_PCAP_ALL=1: the plain name $RX_DEV is mqcap's: $out" grep -q "^open fd=anon_inode:\[eventpoll\]" <<<"$out"
+out=$(tb_rx env MQCAP_PCAP_ALL=1 "${P[@]}" -m open any 2>&1)
+check "MQCAP_PCAP_ALL=1: 'any' stays libpcap's: $out" grep -q "^open fd=socket" <<<"$out"
 pcap_start plainbr "${P[@]}" -m break -I -t 5000 -i 800 "$RX_DEV"
 pcap_send
 pcap_wait plainbr; rc=$?

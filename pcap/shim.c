@@ -630,6 +630,13 @@ int pcap_activate(pcap_t *p)
 	if (rc)
 		goto fail;
 	s->activated = true;
+	/* xdp: asked for on a device the host uses: the host stops receiving the captured
+	 * queues' frames. libpcap's way to say such a thing: a warning (tcpdump prints it). */
+	if (mqcap_stack_warning(atomic_load_explicit(&s->c, memory_order_relaxed))) {
+		shim_err(s, 0, "%s",
+			 mqcap_stack_warning(atomic_load_explicit(&s->c, memory_order_relaxed)));
+		return PCAP_WARNING;
+	}
 	return 0;
 fail:
 	/* As libpcap: a handle whose activation failed can only be closed. Nothing of the

@@ -13,7 +13,10 @@
 #   5. no root at all: nobody with exactly the capabilities mqcount(8) documents (setpriv
 #      --inh-caps/--ambient-caps/--bounding-set): xdp with CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF,
 #      CAP_IPC_LOCK captures (counters add up); without any one of them the open fails with a
-#      message naming it; packet with CAP_NET_RAW alone captures, without it fails.
+#      message naming it; packet with CAP_NET_RAW alone captures, without it fails;
+#   6. tcpdump's own -Z through mqcap-pcap (the libpcap shim): `mqcap-pcap tcpdump -Z nobody
+#      -i xdp:DEV -w F`, stopped by SIGINT: tcpdump runs as nobody without capabilities,
+#      writes exactly the frames it says it captured, none dropped, and leaves nothing attached.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
@@ -243,4 +246,42 @@ as_nobody_with "" -q -i "packet:$RX_DEV" -d 1 > "$dir/f" 2>&1
 rc=$?
 [ $rc -eq 1 ] && grep -q 'CAP_NET_RAW' "$dir/f" || tb_fail "packet without net_raw: exit $rc: $(cat "$dir/f")"
 tb_log "ok: packet without cap_net_raw fails: $(grep -m1 mqcount: "$dir/f")"
+
+# 6. tcpdump -Z through the libpcap shim
+WRAP="$MQCAP_BUILD/pcap/mqcap-pcap"
+[ -x "$WRAP" ] || tb_fail "mqcap-pcap not built at $WRAP"
+tb_need tcpdump
+td="$dir/td"
+mkdir "$td" && chown nobody "$td"   # tcpdump opens -w after it dropped root
+ip netns exec "$RX_NS" "$WRAP" tcpdump -n -Z nobody -i "xdp:$RX_DEV" -w "$td/t.pcap" \
+	> "$dir/td.out" 2> "$dir/td.err" &
+pid=$!
+tb_on_exit "kill $pid 2>/dev/null"
+for _ in $(seq 100); do
+	grep -q 'listening on' "$dir/td.err" && break
+	kill -0 $pid 2>/dev/null || { cat "$dir/td.err"; tb_fail "tcpdump -Z nobody through mqcap-pcap did not start"; }
+	sleep 0.1
+done
+grep -q 'listening on' "$dir/td.err" || { cat "$dir/td.err"; tb_fail "tcpdump did not start listening"; }
+[ "$(prog_count)" = 1 ] || tb_fail "tcpdump: no XDP program while capturing (not through mqcap?)"
+st=$(grep -E '^(Uid|CapPrm|CapEff)' /proc/$pid/status | tr -s '\t\n' '  ')
+tb_log "tcpdump while capturing: $st"
+grep -q "^Uid:[[:space:]]*$NOBODY[[:space:]]" /proc/$pid/status || tb_fail "tcpdump -Z nobody: not nobody: $st"
+for k in CapPrm CapEff; do
+	[ "$(awk -v k="$k:" '$1 == k {print $2}' /proc/$pid/status)" = 0000000000000000 ] ||
+		tb_fail "tcpdump -Z nobody kept capabilities: $st"
+done
+send 5000
+stop $pid
+rc=$?
+cat "$dir/td.err"
+[ $rc -eq 0 ] || tb_fail "tcpdump -Z nobody exited $rc"
+n=$(capinfos -M -c -T "$td/t.pcap" | tail -1 | cut -f2)
+captured=$(awk '/packets captured/ {print $1}' "$dir/td.err")
+dropped=$(awk '/dropped by kernel/ {print $1}' "$dir/td.err")
+[ "$n" = "$captured" ] && [ "$n" -gt 0 ] ||
+	tb_fail "tcpdump -Z nobody: $n frames in the file, it says $captured captured"
+[ $((n + dropped)) -ge 5000 ] || tb_fail "tcpdump -Z nobody: $n written + $dropped dropped < 5000 sent"
+tb_log "ok: tcpdump -Z nobody through mqcap-pcap: $n frames written = captured, $dropped dropped (sent 5000)"
+nothing_attached "tcpdump -Z nobody through mqcap-pcap"
 tb_log "PASS"

@@ -8,9 +8,10 @@
  * without racing its close. Counters flow out through snapshots under a per-object mutex,
  * taken by the owning thread every SNAP_NS and when it stops; the hot path touches only
  * thread-local counters.
+ *
+ * Split mode (pollers handing packets to consumers) lives in balance.c.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,72 +29,9 @@
 #include "devname_int.h"
 #include "error_int.h"
 #include "iface_int.h"
+#include "run_int.h"
 
-#define SNAP_NS 50000000ull /* snapshot period: 20 per second is plenty for a 1 s table */
-#define MAX_BURST 1024u
-
-enum rkind { RK_WORKER, RK_POLLER, RK_CONSUMER };
-
-struct rqueue {
-	char dev[IF_NAMESIZE];
-	unsigned queue;
-	/* split mode: poller -> consumer */
-	struct mqcap_ring_spsc *ring;
-	uint8_t *slab;                 /* ring_slots * slot_bytes: packet bytes of ring slot i */
-	_Atomic uint64_t handoff_drops;
-	_Atomic int poller_done;       /* pairs with the acquire in consume(): ring final */
-	pthread_mutex_t mu;            /* guards st */
-	struct mqcap_stats st;
-};
-
-struct rthread {
-	struct mqcap_run *r;
-	enum rkind kind;
-	unsigned idx;
-	int cpu;
-	pthread_t tid;
-	bool started;
-	char name[512];                /* capture name of its handle (workers, pollers) */
-	_Atomic(mqcap_t *) h;
-	unsigned *qs;                  /* indexes into r->q */
-	unsigned nq;
-	unsigned *hq;                  /* hq[i]: r->q index of the handle's queue i */
-	unsigned batch_us;             /* sleep after a short burst (0: never) */
-	/* thread-local counters */
-	uint64_t packets, bytes, bursts;
-	pthread_mutex_t mu;            /* guards snap */
-	struct mqcap_run_worker_stats snap;
-	int err;
-};
-
-struct mqcap_run {
-	struct mqcap_run_opts o;
-	struct mqcap_opts cap;
-	char *filter;
-	mqcap_run_fn fn;
-	void *user;
-	char prefix[16];               /* "packet:", "xdp:" or "" */
-	bool offline;
-	mqcap_topo_t *topo;
-	struct mqcap_plan *plan;       /* workers (split: consumers) */
-	struct mqcap_plan *pplan;      /* split: pollers */
-	struct rqueue *q;
-	unsigned nq;
-	struct rthread *w;             /* workers or consumers */
-	unsigned nw;
-	struct rthread *p;             /* split: pollers, one per queue */
-	unsigned np;
-	_Atomic int stop;              /* set by mqcap_run_stop(); read relaxed by every thread */
-	pthread_mutex_t mu;            /* guards the fields below */
-	pthread_cond_t cv;
-	unsigned nopened, nexited;
-	int first_err;
-	bool go, started;
-	char backend[32];
-	struct mqcap__err err;
-};
-
-static uint64_t now_ns(void)
+uint64_t mqcap__run_now_ns(void)
 {
 	struct timespec ts;
 
@@ -193,7 +131,6 @@ static int plan(mqcap_run_t *r)
 	struct mqcap_napi_thread *th = calloc(r->nq, sizeof(*th));
 	bool *have = calloc(r->nq, sizeof(*have));
 	uint32_t pflags = 0;
-	unsigned nusable = mqcap_topo_usable_count(r->topo);
 	int rc = 0;
 
 	if (!pq || !th || !have) {
@@ -217,41 +154,9 @@ static int plan(mqcap_run_t *r)
 	}
 
 	if (r->o.flags & MQCAP_RUN_F_SPLIT) {
-		unsigned ncons = r->o.workers ? r->o.workers : r->nq;
-		MQCAP_PLAN_OPTS(po, .flags = pflags, .cpus = r->o.poller_cpus, .ncpus = r->o.npoller_cpus);
-		int *busy;
-
-		if (!(pflags & (MQCAP_PLAN_OVERSUBSCRIBE | MQCAP_PLAN_NO_PIN)) && !r->o.cpus &&
-		    !r->o.poller_cpus && r->nq + ncons > nusable) {
-			rc = mqcap__err_set(&r->err, E2BIG,
-					    "split mode needs %u poller + %u consumer threads but this process "
-					    "may use %u CPU(s) (allow sharing with --oversubscribe)",
-					    r->nq, ncons, nusable);
+		rc = mqcap__balance_plan(r, pq, pflags);
+		if (rc)
 			goto out;
-		}
-		r->pplan = mqcap_plan_make(r->topo, pq, r->nq, &po);
-		if (!r->pplan) {
-			rc = mqcap__err_set(&r->err, errno, "pollers: %s", mqcap_topo_errmsg(r->topo));
-			goto out;
-		}
-		/* Consumers plan around the pollers: each consumer is near the user poller of its
-		 * queue, and the pollers' CPUs count as taken. */
-		busy = calloc(r->nq, sizeof(*busy));
-		if (!busy) {
-			rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
-			goto out;
-		}
-		for (unsigned i = 0; i < r->nq; i++) {
-			busy[i] = r->pplan->queues[i].cpu;
-			pq[i].poller_cpu = r->pplan->queues[i].cpu;
-		}
-		{
-			MQCAP_PLAN_OPTS(co, .workers = ncons, .flags = pflags, .cpus = r->o.cpus,
-					.ncpus = r->o.ncpus, .busy_cpus = busy, .nbusy = r->nq);
-
-			r->plan = mqcap_plan_make(r->topo, pq, r->nq, &co);
-		}
-		free(busy);
 	} else {
 		/* FIT is for direct workers only: split-mode consumers stay one per queue. */
 		MQCAP_PLAN_OPTS(wo, .workers = r->o.workers,
@@ -508,7 +413,7 @@ static void set_err(mqcap_run_t *r, int err, const char *fmt, ...)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void snapshot(struct rthread *t, uint64_t drop_handoff)
+void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 {
 	mqcap_t *h = atomic_load_explicit(&t->h, memory_order_relaxed);
 
@@ -524,7 +429,7 @@ static void snapshot(struct rthread *t, uint64_t drop_handoff)
 			}
 		}
 	pthread_mutex_lock(&t->mu);
-	t->snap.ts_ns = now_ns();
+	t->snap.ts_ns = mqcap__run_now_ns();
 	t->snap.packets = t->packets;
 	t->snap.bytes = t->bytes;
 	t->snap.bursts = t->bursts;
@@ -533,17 +438,9 @@ static void snapshot(struct rthread *t, uint64_t drop_handoff)
 	pthread_mutex_unlock(&t->mu);
 }
 
-static uint64_t consumer_handoff_drops(const struct rthread *t)
-{
-	uint64_t d = 0;
-
-	for (unsigned i = 0; i < t->nq; i++)
-		d += atomic_load_explicit(&t->r->q[t->qs[i]].handoff_drops, memory_order_relaxed);
-	return d;
-}
 
 /* Pin, open the handle, report, wait for the go. Returns 0 when the thread should run. */
-static int thread_setup(struct rthread *t)
+int mqcap__run_thread_setup(struct rthread *t)
 {
 	mqcap_run_t *r = t->r;
 	int rc = 0;
@@ -598,11 +495,11 @@ static int thread_setup(struct rthread *t)
 	return rc;
 }
 
-static void thread_exit(struct rthread *t)
+void mqcap__run_thread_exit(struct rthread *t)
 {
 	mqcap_run_t *r = t->r;
 
-	snapshot(t, t->kind == RK_CONSUMER ? consumer_handoff_drops(t) : 0);
+	mqcap__run_snapshot(t, t->kind == RK_CONSUMER ? mqcap__balance_handoff_drops(t) : 0);
 	pthread_mutex_lock(&t->mu);
 	t->snap.done = 1;
 	pthread_mutex_unlock(&t->mu);
@@ -613,7 +510,7 @@ static void thread_exit(struct rthread *t)
 }
 
 /* A receive error ends the run, except -ENODATA (end of a file), which ends this thread. */
-static bool recv_failed(struct rthread *t, mqcap_t *h, int n)
+bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 {
 	if (n == -ENODATA)
 		return true;
@@ -630,10 +527,10 @@ static void *worker_main(void *arg)
 	uint64_t next_snap;
 	mqcap_t *h;
 
-	if (thread_setup(t))
+	if (mqcap__run_thread_setup(t))
 		goto out;
 	h = atomic_load_explicit(&t->h, memory_order_relaxed);
-	next_snap = now_ns() + SNAP_NS;
+	next_snap = mqcap__run_now_ns() + SNAP_NS;
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		/* drained: the last receive was a short burst, so look once more without waiting */
 		bool drained = false;
@@ -652,7 +549,7 @@ static void *worker_main(void *arg)
 			drained = t->batch_us && (unsigned)n < r->o.burst;
 			tmo = 0;
 		} while (drained && !atomic_load_explicit(&r->stop, memory_order_relaxed));
-		if (n < 0 && recv_failed(t, h, n))
+		if (n < 0 && mqcap__run_recv_failed(t, h, n))
 			break;
 		/* Batching: the ring was found empty right after a short burst. Instead of
 		 * sleeping in the kernel until the next packet (a wake-up per packet, each one
@@ -664,170 +561,14 @@ static void *worker_main(void *arg)
 			mqcap_release(h);
 			nanosleep(&ts, NULL);
 		}
-		if (now_ns() >= next_snap) {
-			snapshot(t, 0);
+		if (mqcap__run_now_ns() >= next_snap) {
+			mqcap__run_snapshot(t, 0);
 			next_snap += SNAP_NS;
 		}
 	}
 	mqcap_release(h);
 out:
-	thread_exit(t);
-	return NULL;
-}
-
-/* Copy up to n packets into the queue's ring: the one copy of split mode, because the views
- * die at our next receive. Returns how many fitted. */
-static uint32_t copy_in(struct rthread *t, struct rqueue *q, const struct mqcap_pkt *pkts, uint32_t n)
-{
-	mqcap_run_t *r = t->r;
-	uint32_t idx, room = mqcap_ring_spsc_reserve(q->ring, n, &idx);
-
-	for (uint32_t i = 0; i < room; i++) {
-		struct mqcap_pkt *dst = mqcap_ring_spsc_slot(q->ring, idx + i);
-		uint8_t *buf = q->slab + (size_t)((idx + i) & (r->o.ring_slots - 1)) * r->o.slot_bytes;
-
-		*dst = pkts[i];
-		if (dst->caplen > r->o.slot_bytes) {
-			dst->caplen = r->o.slot_bytes;
-			dst->flags |= MQCAP_PKT_TRUNCATED;
-		}
-		memcpy(buf, pkts[i].data, dst->caplen);
-		dst->data = buf;
-		t->bytes += pkts[i].len;
-	}
-	mqcap_ring_spsc_commit(q->ring, room);
-	t->packets += room;
-	return room;
-}
-
-static void *poller_main(void *arg)
-{
-	struct rthread *t = arg;
-	mqcap_run_t *r = t->r;
-	struct rqueue *q = &r->q[t->qs[0]];
-	struct mqcap_pkt pkts[MAX_BURST];
-	uint64_t next_snap;
-	mqcap_t *h;
-
-	if (thread_setup(t))
-		goto out;
-	h = atomic_load_explicit(&t->h, memory_order_relaxed);
-	next_snap = now_ns() + SNAP_NS;
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		int n = mqcap_recv_burst(h, pkts, r->o.burst, r->o.poll_ms);
-
-		if (n > 0) {
-			uint32_t done = copy_in(t, q, pkts, (uint32_t)n);
-
-			/* A file waits for the consumer (it should be read whole); a live queue
-			 * cannot wait, or the kernel's ring overflows instead: it drops here and
-			 * says so. */
-			while (done < (uint32_t)n && r->offline &&
-			       !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-				struct timespec ts = { 0, 20000 };
-
-				mqcap_ring_spsc_flush(q->ring);
-				nanosleep(&ts, NULL);
-				done += copy_in(t, q, pkts + done, (uint32_t)n - done);
-			}
-			t->bursts++;
-			if (done < (uint32_t)n)
-				atomic_fetch_add_explicit(&q->handoff_drops, (uint32_t)n - done,
-							  memory_order_relaxed);
-		} else if (n == 0) {
-			mqcap_ring_spsc_flush(q->ring);
-		} else if (recv_failed(t, h, n)) {
-			break;
-		}
-		if (now_ns() >= next_snap) {
-			snapshot(t, 0);
-			next_snap += SNAP_NS;
-		}
-	}
-	mqcap_release(h);
-out:
-	/* Pairs with the acquire in consumer_main(): everything committed before is visible. */
-	atomic_store_explicit(&q->poller_done, 1, memory_order_release);
-	mqcap_ring_spsc_flush(q->ring);
-	thread_exit(t);
-	return NULL;
-}
-
-/* Sleep until one of the consumer's rings has items, or timeout. */
-static void consumer_sleep(struct rthread *t, int timeout_ms)
-{
-	struct pollfd pfd[64];
-	unsigned armed = 0;
-
-	/* A ring that has items refuses to arm: then there is no sleeping at all. */
-	for (unsigned i = 0; i < t->nq && armed < 64; i++) {
-		struct mqcap_ring_spsc *ring = t->r->q[t->qs[i]].ring;
-
-		if (mqcap_ring_spsc_prepare_wait(ring) != 0)
-			break;
-		pfd[armed].fd = mqcap_ring_spsc_fd(ring);
-		pfd[armed].events = POLLIN;
-		armed++;
-	}
-	if (armed == t->nq || armed == 64)
-		poll(pfd, armed, timeout_ms);
-	for (unsigned i = 0; i < armed; i++)
-		mqcap_ring_spsc_finish_wait(t->r->q[t->qs[i]].ring);
-}
-
-static void *consumer_main(void *arg)
-{
-	struct rthread *t = arg;
-	mqcap_run_t *r = t->r;
-	uint64_t next_snap;
-
-	if (thread_setup(t))
-		goto out;
-	next_snap = now_ns() + SNAP_NS;
-	for (;;) {
-		bool any = false, all_done = true;
-
-		/* No exit on stop: the pollers stop, and we drain what they queued, so that
-		 * every packet received is either delivered or counted as a hand-off drop. */
-		for (unsigned i = 0; i < t->nq; i++) {
-			struct rqueue *q = &r->q[t->qs[i]];
-			/* Acquire, pairs with the release in poller_main(): read done before the ring. */
-			int done = atomic_load_explicit(&q->poller_done, memory_order_acquire);
-			uint32_t idx, n = mqcap_ring_spsc_peek(q->ring, r->o.burst, &idx);
-			uint32_t to_wrap = r->o.ring_slots - (idx & (r->o.ring_slots - 1));
-
-			if (!n) {
-				all_done &= done != 0;
-				continue;
-			}
-			all_done = false;
-			any = true;
-			/* The callback wants an array: stop at the ring's end, the rest comes next. */
-			if (n > to_wrap)
-				n = to_wrap;
-			{
-				const struct mqcap_pkt *pk = mqcap_ring_spsc_slot(q->ring, idx);
-
-				t->packets += n;
-				t->bursts++;
-				for (uint32_t k = 0; k < n; k++)
-					t->bytes += pk[k].len;
-				if (r->fn(r->user, t->idx, pk, n))
-					mqcap_run_stop(r);
-			}
-			mqcap_ring_spsc_release(q->ring, n);
-		}
-		if (all_done)
-			break;
-		if (!any)
-			consumer_sleep(t, r->o.poll_ms);
-		if (now_ns() >= next_snap) {
-			snapshot(t, consumer_handoff_drops(t));
-			next_snap += SNAP_NS;
-		}
-	}
-out:
-	thread_exit(t);
+	mqcap__run_thread_exit(t);
 	return NULL;
 }
 
@@ -857,21 +598,12 @@ int mqcap_run_start(mqcap_run_t *r)
 	if (r->started)
 		return mqcap__err_set(&r->err, EALREADY, "already started");
 	r->started = true;
-	for (unsigned i = 0; i < r->np && !rc; i++) {
-		struct rqueue *q = &r->q[r->p[i].qs[0]];
-		MQCAP_RING_SPSC_OPTS(ro, .flags = MQCAP_RING_F_WAKE, .wake_items = 1);
-
-		q->ring = mqcap_ring_spsc_create(r->o.ring_slots, sizeof(struct mqcap_pkt), &ro);
-		q->slab = malloc((size_t)r->o.ring_slots * r->o.slot_bytes);
-		if (!q->ring || !q->slab)
-			rc = mqcap__err_set(&r->err, q->ring ? ENOMEM : errno,
-					    "cannot create the poller->consumer ring: %s",
-					    q->ring ? "out of memory" : mqcap_last_error());
-	}
+	if (r->np)
+		rc = mqcap__balance_rings(r);
 	for (unsigned i = 0; i < r->np && !rc; i++)
-		rc = spawn(&r->p[i], poller_main);
+		rc = spawn(&r->p[i], mqcap__balance_poller_main);
 	for (unsigned i = 0; i < r->nw && !rc; i++)
-		rc = spawn(&r->w[i], r->pplan ? consumer_main : worker_main);
+		rc = spawn(&r->w[i], r->pplan ? mqcap__balance_consumer_main : worker_main);
 	if (rc && !r->first_err) {
 		r->first_err = -rc;
 		if (!r->err.msg[0])
@@ -1022,7 +754,7 @@ int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_wo
 	*st = t->snap;
 	pthread_mutex_unlock(&t->mu);
 	if (!st->ts_ns)
-		st->ts_ns = now_ns();
+		st->ts_ns = mqcap__run_now_ns();
 	return 0;
 }
 

@@ -1091,14 +1091,14 @@ out:
 	return NULL;
 }
 
-/* Sleep until one of the consumer's rings has items, or timeout. */
-static void consumer_sleep(struct rthread *t, int timeout_ms)
+/* Sleep until one of the consumer's rings has items, or timeout. pfd has room for every
+ * ring of the consumer: a ring left unarmed could fill while we sleep. */
+static void consumer_sleep(struct rthread *t, struct pollfd *pfd, int timeout_ms)
 {
-	struct pollfd pfd[64];
 	unsigned armed = 0;
 
 	/* A ring that has items refuses to arm: then there is no sleeping at all. */
-	for (unsigned i = 0; i < t->nq && armed < 64; i++) {
+	for (unsigned i = 0; i < t->nq; i++) {
 		struct mqcap_ring_spsc *ring = t->r->q[t->qs[i]].ring;
 
 		if (mqcap_ring_spsc_prepare_wait(ring) != 0)
@@ -1107,7 +1107,7 @@ static void consumer_sleep(struct rthread *t, int timeout_ms)
 		pfd[armed].events = POLLIN;
 		armed++;
 	}
-	if (armed == t->nq || armed == 64)
+	if (armed == t->nq)
 		poll(pfd, armed, timeout_ms);
 	for (unsigned i = 0; i < armed; i++)
 		mqcap_ring_spsc_finish_wait(t->r->q[t->qs[i]].ring);
@@ -1117,6 +1117,7 @@ void *mqcap__balance_consumer_main(void *arg)
 {
 	struct rthread *t = arg;
 	mqcap_run_t *r = t->r;
+	struct pollfd *pfd = calloc(t->nq ? t->nq : 1, sizeof(*pfd));
 	uint64_t next_snap;
 
 	if (mqcap__run_thread_setup(t))
@@ -1151,20 +1152,23 @@ void *mqcap__balance_consumer_main(void *arg)
 				for (uint32_t k = 0; k < n; k++)
 					t->bytes += pk[k].len;
 				if (r->fn(r->user, t->idx, pk, n))
-					mqcap_run_stop(r);
+					mqcap__run_stop(r);
 			}
 			mqcap_ring_spsc_release(q->ring, n);
 		}
 		if (all_done)
 			break;
-		if (!any)
-			consumer_sleep(t, r->o.poll_ms);
+		if (!any && pfd)
+			consumer_sleep(t, pfd, r->o.poll_ms);
+		else if (!any) /* no memory to sleep on the rings: poll them */
+			poll(NULL, 0, 1);
 		if (mqcap__run_now_ns() >= next_snap) {
 			mqcap__run_snapshot(t, mqcap__balance_handoff_drops(t));
 			next_snap += SNAP_NS;
 		}
 	}
 out:
+	free(pfd);
 	mqcap__run_thread_exit(t);
 	return NULL;
 }

@@ -31,6 +31,9 @@
 #include "iface_int.h"
 #include "run_int.h"
 
+static int runs_add(mqcap_run_t *r);
+static void runs_remove(mqcap_run_t *r);
+
 uint64_t mqcap__run_now_ns(void)
 {
 	struct timespec ts;
@@ -275,7 +278,15 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	{
+		/* Monotonic: a timed wait must not stretch or shrink when the wall clock is set. */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	r->o.sz = sizeof(r->o);
 	if (opts)
 		memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
@@ -370,6 +381,8 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	for (unsigned i = 0; i < r->np && !rc; i++)
 		rc = r->offline ? (snprintf(r->p[i].name, sizeof(r->p[i].name), "%s", name), 0)
 				: queues_name(r, r->p[i].qs, r->p[i].nq, r->p[i].name, sizeof(r->p[i].name));
+	if (!rc)
+		rc = runs_add(r);
 	if (rc)
 		goto fail;
 	return r;
@@ -509,13 +522,22 @@ void mqcap__run_thread_exit(struct rthread *t)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* A receive error ends the run, except -ENODATA (end of a file), which ends this thread. */
+/* A receive error ends the run, except -ENODATA (end of a file), which ends this thread, and
+ * -ENETDOWN, a report (mqcap.h): the handle delivers again once the link is back up, so the
+ * run rides through and keeps the report for mqcap_run_link_reports(). */
 bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 {
 	if (n == -ENODATA)
 		return true;
+	if (n == -ENETDOWN) {
+		pthread_mutex_lock(&t->r->mu);
+		t->r->nreports++;
+		snprintf(t->r->report, sizeof(t->r->report), "%s", mqcap_errmsg(h));
+		pthread_mutex_unlock(&t->r->mu);
+		return false;
+	}
 	set_err(t->r, -n, "%s: %s", t->name, mqcap_errmsg(h));
-	mqcap_run_stop(t->r);
+	mqcap__run_stop(t->r);
 	return true;
 }
 
@@ -545,7 +567,7 @@ static void *worker_main(void *arg)
 			for (int i = 0; i < n; i++)
 				t->bytes += pkts[i].len;
 			if (r->fn(r->user, t->idx, pkts, (unsigned)n))
-				mqcap_run_stop(r);
+				mqcap__run_stop(r);
 			drained = t->batch_us && (unsigned)n < r->o.burst;
 			tmo = 0;
 		} while (drained && !atomic_load_explicit(&r->stop, memory_order_relaxed));
@@ -604,12 +626,13 @@ int mqcap_run_start(mqcap_run_t *r)
 		rc = spawn(&r->p[i], mqcap__balance_poller_main);
 	for (unsigned i = 0; i < r->nw && !rc; i++)
 		rc = spawn(&r->w[i], r->pplan ? mqcap__balance_consumer_main : worker_main);
+	pthread_mutex_lock(&r->mu);
+	/* Threads already started read first_err and may set err: both only under r->mu. */
 	if (rc && !r->first_err) {
 		r->first_err = -rc;
 		if (!r->err.msg[0])
 			mqcap__err_set(&r->err, -rc, "cannot start a thread: %s", strerror(-rc));
 	}
-	pthread_mutex_lock(&r->mu);
 	if (!rc) {
 		while (r->nopened < nthreads && !r->first_err)
 			pthread_cond_wait(&r->cv, &r->mu);
@@ -619,14 +642,62 @@ int mqcap_run_start(mqcap_run_t *r)
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	if (rc) {
-		mqcap_run_stop(r);
+		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 		return rc;
 	}
 	return 0;
 }
 
+/*
+ * The open runs, so that mqcap_run_stop() can tell a live run from a closed one without
+ * touching it: a signal handler may hold the pointer while the main thread closes the run.
+ * mqcap_run_stop() counts itself in stops_in_flight before it looks r up; close takes r out
+ * of the table before it waits for stops_in_flight to drain. Both sides are sequentially
+ * consistent (a store, then a load of the other variable: Dekker), so a stop either saw r
+ * gone, or close waits until that stop has finished with r.
+ */
+#define MAX_RUNS 256
+static _Atomic(mqcap_run_t *) open_runs[MAX_RUNS];
+static _Atomic unsigned stops_in_flight;
+
+static int runs_add(mqcap_run_t *r)
+{
+	for (unsigned i = 0; i < MAX_RUNS; i++) {
+		mqcap_run_t *none = NULL;
+
+		if (atomic_compare_exchange_strong(&open_runs[i], &none, r))
+			return 0;
+	}
+	return mqcap__err_set(&r->err, EMFILE, "more than %d runs open in this process", MAX_RUNS);
+}
+
+static void runs_remove(mqcap_run_t *r)
+{
+	bool found = false;
+
+	for (unsigned i = 0; i < MAX_RUNS; i++)
+		if (atomic_load(&open_runs[i]) == r) {
+			atomic_store(&open_runs[i], NULL);
+			found = true;
+		}
+	/* A stop that found r before the store above may still be waking its handles. */
+	while (found && atomic_load(&stops_in_flight))
+		sched_yield();
+}
+
 void mqcap_run_stop(mqcap_run_t *r)
+{
+	atomic_fetch_add(&stops_in_flight, 1);
+	for (unsigned i = 0; r && i < MAX_RUNS; i++)
+		if (atomic_load(&open_runs[i]) == r) {
+			mqcap__run_stop(r);
+			break;
+		}
+	atomic_fetch_sub(&stops_in_flight, 1);
+}
+
+void mqcap__run_stop(mqcap_run_t *r)
 {
 	/* Relaxed: a flag that nothing is read through; threads poll it between bursts. */
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
@@ -660,7 +731,7 @@ int mqcap_run_wait(mqcap_run_t *r, int timeout_ms)
 		started += r->w[i].started;
 	for (unsigned i = 0; r->p && i < r->np; i++)
 		started += r->p[i].started;
-	clock_gettime(CLOCK_REALTIME, &dl);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
 	if (timeout_ms >= 0) {
 		dl.tv_sec += timeout_ms / 1000;
 		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -692,7 +763,10 @@ int mqcap_run_wait(mqcap_run_t *r, int timeout_ms)
 			r->p[i].started = false;
 		}
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
-	return r->first_err ? -r->first_err : 0;
+	pthread_mutex_lock(&r->mu);
+	rc = r->first_err ? -r->first_err : 0;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 static void free_threads(struct rthread *ts, unsigned n)
@@ -710,8 +784,9 @@ void mqcap_run_close(mqcap_run_t *r)
 {
 	if (!r)
 		return;
+	runs_remove(r);
 	if (r->w || r->p) {
-		mqcap_run_stop(r);
+		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 	}
 	free_threads(r->w, r->nw);
@@ -735,7 +810,28 @@ void mqcap_run_close(mqcap_run_t *r)
 
 const char *mqcap_run_errmsg(const mqcap_run_t *r)
 {
-	return r->err.msg[0] ? r->err.msg : "no error";
+	mqcap_run_t *rw = (mqcap_run_t *)r; /* the lock, not the run, changes */
+	const char *msg;
+
+	/* Once set, the message never changes (the first failure wins), so the pointer may be
+	 * read after the unlock. */
+	pthread_mutex_lock(&rw->mu);
+	msg = r->err.msg[0] ? r->err.msg : "no error";
+	pthread_mutex_unlock(&rw->mu);
+	return msg;
+}
+
+unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len)
+{
+	mqcap_run_t *rw = (mqcap_run_t *)r;
+	unsigned n;
+
+	pthread_mutex_lock(&rw->mu);
+	n = r->nreports;
+	if (buf && len)
+		snprintf(buf, len, "%s", r->report);
+	pthread_mutex_unlock(&rw->mu);
+	return n;
 }
 
 unsigned mqcap_run_worker_count(const mqcap_run_t *r)

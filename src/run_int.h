@@ -74,8 +74,10 @@ struct mqcap_run {
 	pthread_mutex_t mu;            /* guards the fields below */
 	pthread_cond_t cv;
 	unsigned nopened, nexited;
-	int first_err;
+	int first_err;                 /* with err: written once, by the first failure */
 	bool go, started;
+	unsigned nreports;             /* link reports (-ENETDOWN) the run rode through */
+	char report[MQCAP__ERRLEN];    /* the last one's message */
 	char backend[32];
 	struct mqcap__err err;
 };
@@ -88,6 +90,8 @@ int mqcap__run_thread_setup(struct rthread *t);
 void mqcap__run_thread_exit(struct rthread *t);
 /* Publish t's counters (and its handle's queue counters) for the stats calls. */
 void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff);
+/* Stop r, known to be open (mqcap_run_stop() checks that first). */
+void mqcap__run_stop(mqcap_run_t *r);
 /* A receive returned n < 0: record it; returns true when the thread must end. */
 bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n);
 

@@ -19,7 +19,8 @@
  *       avoid. A full ring drops the packet and counts it (drop_handoff).
  *
  * Stopping: mqcap_run_stop() from any thread or a signal handler; the callback returning
- * non-zero; the end of an offline file (all workers done); or an error in a worker.
+ * non-zero; the end of an offline file (all workers done); or an error in a worker. A link
+ * that goes down is not an error: the run rides through (mqcap_run_link_reports()).
  *
  * Errors as in mqcap.h: int calls return 0 or -errno, mqcap_run_open() NULL + errno with the
  * message in mqcap_last_error(), later failures in mqcap_run_errmsg(). The library never prints.
@@ -118,8 +119,16 @@ const mqcap_topo_t *mqcap_run_topo(const mqcap_run_t *r);
  */
 int mqcap_run_start(mqcap_run_t *r);
 
-/* Ask every thread to stop: async-signal-safe (it stores a flag and writes eventfds). Threads
- * notice within poll_ms. */
+/*
+ * Ask every thread to stop. Threads notice within poll_ms. Async-signal-safe (it stores a flag
+ * and writes eventfds), and safe against a racing mqcap_run_close(): the library keeps a table
+ * of open runs and looks r up there first, so a signal handler (or another thread) that still
+ * holds the pointer while the run is being closed, or after it was closed, does nothing
+ * harmful: close waits for a stop already under way, and a stop on a closed run does nothing.
+ * The safe use from a signal handler is therefore: keep the run in a global, call
+ * mqcap_run_stop(global) from the handler; no need to block the signal around close. (Should a
+ * new run be opened at the very address of a closed one, a stale stop stops the new run.)
+ */
 void mqcap_run_stop(mqcap_run_t *r);
 
 /* Has the run stopped, or been asked to (stop, callback, error, end of files)? */
@@ -131,10 +140,22 @@ int mqcap_run_stopping(const mqcap_run_t *r);
  */
 int mqcap_run_wait(mqcap_run_t *r, int timeout_ms);
 
-/* Stop, join and free. Stats are gone afterwards. NULL is ignored. */
+/* Stop, join and free. Stats are gone afterwards. NULL is ignored. After it returns, a
+ * mqcap_run_stop() on r does nothing. */
 void mqcap_run_close(mqcap_run_t *r);
 
+/* The message of the first failure after open (a thread's receive or open error, a failed
+ * start), or "no error". The first failure wins and its message never changes, so the
+ * pointer stays valid until close. Any thread. */
 const char *mqcap_run_errmsg(const mqcap_run_t *r);
+
+/*
+ * Link reports: how many times a handle of the run said -ENETDOWN (a device went down) since
+ * start. A link flap does not end the run: each handle delivers again once its link is back
+ * up, and the counters keep adding up. Copies the last report's message into buf (len bytes,
+ * "" when none; buf may be NULL). Any thread, any time.
+ */
+unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len);
 
 /* Per-worker counters (a snapshot). */
 struct mqcap_run_worker_stats {

@@ -318,6 +318,9 @@ mqcap_balance_t *mqcap_balance_create(unsigned np, unsigned nw, const struct mqc
 			l->slab = malloc((size_t)o.ring_slots * o.slot_bytes);
 			if (!l->slab)
 				goto fail;
+			/* Touch it now: a page fault per new page in the poller's copy costs more
+			 * than the whole dispatch of the packet. */
+			memset(l->slab, 0, (size_t)o.ring_slots * o.slot_bytes);
 			pp->out[w].ring = l->ring;
 			pp->out[w].slab = l->slab;
 			pp->out[w].room = NO_ROOM;
@@ -458,20 +461,25 @@ static inline bool put(mqcap_balance_t *b, struct bal_poller *pp, unsigned w,
 	struct mqcap_pkt *d = out_slot(pp, w, left, &buf, b->o.slot_bytes);
 	uint32_t cl;
 
+	struct mqcap_pkt t;
+
 	if (!d) {
 		BUMP(pp->out[w].drops, 1);
 		return false;
 	}
-	*d = *pk;
+	/* Built here, stored once: the slot's line is usually still in the worker's cache, and
+	 * reading it back after a partial store would wait for that line to come over. */
+	t = *pk;
 	cl = pk->caplen;
 	if (cl > b->o.slot_bytes) {
 		cl = b->o.slot_bytes;
-		d->caplen = cl;
-		d->flags |= MQCAP_PKT_TRUNCATED;
+		t.caplen = cl;
+		t.flags |= MQCAP_PKT_TRUNCATED;
 	}
-	d->flags &= ~MARKER_FLAG;
+	t.flags &= ~MARKER_FLAG;
+	t.data = buf;
 	memcpy(buf, pk->data, cl);
-	d->data = buf;
+	*d = t;
 	return true;
 }
 
@@ -531,6 +539,21 @@ unsigned mqcap_balance_dispatch(mqcap_balance_t *b, unsigned p, const struct mqc
 	BUMP(pp->delivered, ok);
 	BUMP(pp->drops, copies - ok);
 	return ok;
+}
+
+unsigned mqcap_balance_room(const mqcap_balance_t *b, unsigned p)
+{
+	unsigned room = UINT32_MAX;
+
+	if (p >= b->np)
+		return 0;
+	for (unsigned w = 0; w < b->nw; w++) {
+		unsigned f = mqcap_ring_spsc_free_count(b->p[p].out[w].ring);
+
+		if (f < room)
+			room = f;
+	}
+	return room;
 }
 
 void mqcap_balance_flush(mqcap_balance_t *b, unsigned p)

@@ -133,6 +133,11 @@ void mqcap_balance_destroy(mqcap_balance_t *b);
 unsigned mqcap_balance_dispatch(mqcap_balance_t *b, unsigned p, const struct mqcap_pkt *pkts,
 				unsigned n);
 
+/* Poller p: the fewest free slots over its rings to the workers now (a snapshot). A poller
+ * that must not drop (reading a file) waits until this covers its next burst plus one drain
+ * marker per worker. */
+unsigned mqcap_balance_room(const mqcap_balance_t *b, unsigned p);
+
 /* Poller p: wake workers sleeping on its rings (call before the poller itself goes idle). */
 void mqcap_balance_flush(mqcap_balance_t *b, unsigned p);
 

@@ -86,7 +86,7 @@ static void build_frames(void)
 		memset(f, 0, FRAME);
 		memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
 		f[14] = 0x45;
-		f[17] = 46;
+		f[17] = 50;                                       /* IP total length */
 		f[22] = 64;
 		f[23] = 6;
 		memcpy(f + 26, "\xc6\x12\x00\x01", 4);           /* 198.18.0.1 */

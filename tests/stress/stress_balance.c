@@ -38,6 +38,7 @@ static void build(uint8_t *f, unsigned p, unsigned flow, uint32_t seq)
 	memset(f, 0x02, 12);
 	f[12] = 0x08;
 	f[14] = 0x45;
+	f[17] = 50; /* IP total length: 64 - 14 */
 	f[23] = 17;
 	f[26] = 198;
 	f[27] = 18;

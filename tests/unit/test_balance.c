@@ -40,6 +40,15 @@ static void be32w(uint8_t *p, uint32_t v)
 	be16w(p + 2, (uint16_t)v);
 }
 
+/* The IP header at f says the packet is len bytes long. */
+static void set_ip_len(uint8_t *f, int v6, size_t len)
+{
+	if (v6)
+		be16w(f + 4, (uint16_t)(len - 40));
+	else
+		be16w(f + 2, (uint16_t)len);
+}
+
 /* IP packet (no Ethernet) at f; returns its length. */
 static size_t build_ip(uint8_t *f, const struct fspec *s)
 {
@@ -88,8 +97,11 @@ static size_t build_ip(uint8_t *f, const struct fspec *s)
 	if (s->frag != 2) {
 		be16w(f + l4, s->sport);
 		be16w(f + l4 + 2, s->dport);
+		if (s->proto == 6)
+			f[l4 + 12] = 0x50; /* TCP data offset: 20 bytes */
 	}
 	be32w(f + l4 + 8, s->seq);
+	set_ip_len(f, s->v6, l4 + 20);
 	return l4 + 20;
 }
 
@@ -266,8 +278,12 @@ static size_t build_tunnel(uint8_t *f, int kind, const struct fspec *outer, cons
 		}
 	}
 	if (kind == T_GRE_ETH || kind == T_VXLAN)
-		return n + hdr + build(p + hdr, inner);
-	return n + hdr + build_ip(p + hdr, inner);
+		n += hdr + build(p + hdr, inner);
+	else
+		n += hdr + build_ip(p + hdr, inner);
+	/* the outer IP header covers the whole tunnel packet */
+	set_ip_len(f + 14 + 4 * o.vlans, o.v6, n - 14 - 4 * o.vlans);
+	return n;
 }
 
 static void test_hash_tunnels(void **state)

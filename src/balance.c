@@ -999,7 +999,23 @@ int mqcap__balance_plan(mqcap_run_t *r, struct mqcap_plan_queue *pq, uint32_t pf
 		busy[i] = r->pplan->queues[i].cpu;
 		pq[i].poller_cpu = r->pplan->queues[i].cpu;
 	}
-	{
+	if (r->o.balance && ncons > r->nq) {
+		/* The scheduler's workers outnumber the queues (that is what it is for): plan
+		 * them as if each were beside queue i mod nq, so they spread over the CPUs near
+		 * the queues' pollers. The plan's first nq entries stay the queues themselves. */
+		struct mqcap_plan_queue *pq2 = calloc(ncons, sizeof(*pq2));
+		MQCAP_PLAN_OPTS(co, .workers = ncons, .flags = pflags, .cpus = r->o.cpus,
+				.ncpus = r->o.ncpus, .busy_cpus = busy, .nbusy = r->nq);
+
+		if (!pq2) {
+			free(busy);
+			return mqcap__err_set(&r->err, ENOMEM, "out of memory");
+		}
+		for (unsigned i = 0; i < ncons; i++)
+			pq2[i] = pq[i % r->nq];
+		r->plan = mqcap_plan_make(r->topo, pq2, ncons, &co);
+		free(pq2);
+	} else {
 		MQCAP_PLAN_OPTS(co, .workers = ncons, .flags = pflags, .cpus = r->o.cpus,
 				.ncpus = r->o.ncpus, .busy_cpus = busy, .nbusy = r->nq);
 
@@ -1031,6 +1047,12 @@ uint64_t mqcap__balance_handoff_drops(const struct rthread *t)
 {
 	uint64_t d = 0;
 
+	if (t->r->bal) {
+		struct mqcap_balance_worker_stats ws;
+
+		return mqcap_balance_worker_stats(t->r->bal, t->idx, &ws) ? 0 : ws.drops;
+	}
+
 	for (unsigned i = 0; i < t->nq; i++)
 		d += atomic_load_explicit(&t->r->q[t->qs[i]].handoff_drops, memory_order_relaxed);
 	return d;
@@ -1061,6 +1083,123 @@ static uint32_t copy_in(struct rthread *t, struct rqueue *q, const struct mqcap_
 	return room;
 }
 
+/* ---- the runtime's balance mode: split mode's threads around the scheduler ---- */
+
+int mqcap__balance_create(mqcap_run_t *r)
+{
+	struct mqcap_balance_opts o = r->balo;
+
+	/* Rings per (poller, worker): the scheduler's own default size unless asked, and the
+	 * runtime's bytes per packet (from the snap length). */
+	if (!o.slot_bytes)
+		o.slot_bytes = r->o.slot_bytes;
+	r->bal = mqcap_balance_create(r->np, r->nw, &o);
+	if (!r->bal)
+		return mqcap__err_set(&r->err, errno, "%s", mqcap_last_error());
+	return 0;
+}
+
+static void *bal_poller_main(struct rthread *t)
+{
+	mqcap_run_t *r = t->r;
+	struct rqueue *q = &r->q[t->qs[0]];
+	const unsigned copies = mqcap_balance_groups(r->bal);
+	struct mqcap_pkt pkts[MAX_BURST];
+	uint64_t next_snap;
+	mqcap_t *h;
+
+	if (mqcap__run_thread_setup(t))
+		goto out;
+	h = atomic_load_explicit(&t->h, memory_order_relaxed);
+	next_snap = mqcap__run_now_ns() + SNAP_NS;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		int n = mqcap_recv_burst(h, pkts, r->o.burst, r->o.poll_ms);
+
+		if (n > 0) {
+			unsigned ok;
+
+			/* A file waits for the workers (it is read whole); a live queue cannot wait,
+			 * or the kernel's ring overflows instead: it drops here and says so. Room
+			 * for the burst and a drain marker per worker. */
+			while (r->offline && mqcap_balance_room(r->bal, t->idx) < (unsigned)n + r->nw &&
+			       !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+				struct timespec ts = { 0, 20000 };
+
+				mqcap_balance_flush(r->bal, t->idx);
+				nanosleep(&ts, NULL);
+			}
+			ok = mqcap_balance_dispatch(r->bal, t->idx, pkts, (unsigned)n);
+			t->packets += (unsigned)n;
+			t->bursts++;
+			for (int i = 0; i < n; i++)
+				t->bytes += pkts[i].len;
+			if (ok < (unsigned)n * copies)
+				atomic_fetch_add_explicit(&q->handoff_drops, (unsigned)n * copies - ok,
+							  memory_order_relaxed);
+		} else if (n == 0) {
+			mqcap_balance_flush(r->bal, t->idx);
+		} else if (mqcap__run_recv_failed(t, h, n)) {
+			break;
+		}
+		/* The controller runs on the first poller, between bursts: one thread, and its
+		 * work (a pass over the bucket table ten times a second) fits there. */
+		if (t->idx == 0)
+			mqcap_balance_tick(r->bal, mqcap__run_now_ns());
+		if (mqcap__run_now_ns() >= next_snap) {
+			mqcap__run_snapshot(t, 0);
+			next_snap += SNAP_NS;
+		}
+	}
+	mqcap_release(h);
+out:
+	mqcap_balance_poller_done(r->bal, t->idx);
+	mqcap__run_thread_exit(t);
+	return NULL;
+}
+
+static void *bal_consumer_main(struct rthread *t)
+{
+	mqcap_run_t *r = t->r;
+	uint64_t next_snap;
+
+	if (mqcap__run_thread_setup(t))
+		goto out;
+	next_snap = mqcap__run_now_ns() + SNAP_NS;
+	/* No exit on stop: the pollers stop, and we drain what they queued, so that every
+	 * packet received is either delivered or counted as a hand-off drop. */
+	for (;;) {
+		struct mqcap_balance_worker_stats ws;
+		int fn_rc = 0;
+		int n = mqcap_balance_consume(r->bal, t->idx, r->o.burst, r->fn, r->user, &fn_rc);
+
+		if (n == -ENODATA)
+			break;
+		if (n > 0) {
+			t->packets += (unsigned)n;
+			t->bursts++;
+		}
+		if (fn_rc)
+			mqcap__run_stop(r);
+		if (n == 0)
+			mqcap_balance_wait(r->bal, t->idx, r->o.poll_ms);
+		if (mqcap__run_now_ns() >= next_snap) {
+			if (!mqcap_balance_worker_stats(r->bal, t->idx, &ws))
+				t->bytes = ws.bytes;
+			mqcap__run_snapshot(t, mqcap__balance_handoff_drops(t));
+			next_snap += SNAP_NS;
+		}
+	}
+	{
+		struct mqcap_balance_worker_stats ws;
+
+		if (!mqcap_balance_worker_stats(r->bal, t->idx, &ws))
+			t->bytes = ws.bytes;
+	}
+out:
+	mqcap__run_thread_exit(t);
+	return NULL;
+}
+
 void *mqcap__balance_poller_main(void *arg)
 {
 	struct rthread *t = arg;
@@ -1069,6 +1208,9 @@ void *mqcap__balance_poller_main(void *arg)
 	struct mqcap_pkt pkts[MAX_BURST];
 	uint64_t next_snap;
 	mqcap_t *h;
+
+	if (r->bal)
+		return bal_poller_main(t);
 
 	if (mqcap__run_thread_setup(t))
 		goto out;
@@ -1140,8 +1282,12 @@ void *mqcap__balance_consumer_main(void *arg)
 {
 	struct rthread *t = arg;
 	mqcap_run_t *r = t->r;
-	struct pollfd *pfd = calloc(t->nq ? t->nq : 1, sizeof(*pfd));
+	struct pollfd *pfd;
 	uint64_t next_snap;
+
+	if (r->bal)
+		return bal_consumer_main(t);
+	pfd = calloc(t->nq ? t->nq : 1, sizeof(*pfd));
 
 	if (mqcap__run_thread_setup(t))
 		goto out;

@@ -92,11 +92,13 @@ static void json_plan(struct report *rep)
 		bool first = true;
 
 		printf("%s{\"worker\":%u,\"cpu\":%d,\"queues\":[", w ? "," : "", w, pl->workers[w].cpu);
+		/* --balance with more workers than queues plans the extra workers beside queue
+		 * i mod nq (entries past nq): each worker names the queue it sits beside. */
 		for (unsigned i = 0; i < pl->nqueues; i++) {
 			if (pl->queues[i].worker != (int)w)
 				continue;
 			printf("%s{\"queue\":", first ? "" : ",");
-			json_str(rep->qname[i]);
+			json_str(rep->qname[i % rep->nq]);
 			printf(",\"poller_cpu\":%d,\"distance\":\"%s\"}", pl->queues[i].planned_poller_cpu,
 			       mqcap_topo_dist_name(pl->queues[i].dist));
 			first = false;
@@ -221,6 +223,7 @@ void report_tick(struct report *rep)
 		printf("],\"total\":");
 		json_queue("total", &tot, rate(tot.st.received, totp.st.received, secs),
 			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6);
+		bal_json(rep->run);
 		printf("}\n");
 	} else if (!rep->quiet) {
 		printf("\n%.0fs  %s  total %s  %s  dropped %llu\n", (double)(now - rep->t0_ns) / 1e9,
@@ -250,6 +253,7 @@ void report_tick(struct report *rep)
 					    sizeof(m)),
 			       (unsigned long long)rep->wcur[w].packets);
 		}
+		bal_print(rep->run);
 	}
 	fflush(stdout);
 	memcpy(rep->qprev, rep->qcur, rep->nq * sizeof(*rep->qcur));
@@ -272,8 +276,9 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		wsum += rep->wcur[w].packets;
 	seen = tot.st.received + tot.st.filtered + q_drops(&tot);
 	/* The threads handed exactly what the queues received to the callback; in split mode the
-	 * pollers received what the consumers got plus what the hand-off dropped. */
-	if (wsum + tot.handoff != tot.st.received)
+	 * pollers received what the consumers got plus what the hand-off dropped; with --balance
+	 * groups every packet is one copy per group. */
+	if (wsum + tot.handoff != tot.st.received * bal_copies(rep->run))
 		rc = -1;
 	if (rep->json) {
 		printf("{\"type\":\"summary\",\"elapsed\":%.3f,\"backend\":\"%s\",\"queues\":[", secs,
@@ -296,6 +301,7 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 			   rate(tot.st.bytes, 0, secs) * 8 / 1e6);
 		printf(",\"seen\":%llu,\"threads_packets\":%llu,\"adds_up\":%s",
 		       (unsigned long long)seen, (unsigned long long)wsum, rc ? "false" : "true");
+		bal_json(rep->run);
 		if (vr)
 			printf(",\"verify\":{\"flows\":%llu,\"payloads\":%llu,\"expected\":%llu,\"lost\":%llu,"
 			       "\"duplicates\":%llu,\"reordered\":%llu,\"corrupt\":%llu,\"foreign\":%llu,"
@@ -328,13 +334,19 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		printf("  %-18s %4d %12llu\n", name, rep->wcur[w].cpu,
 		       (unsigned long long)rep->wcur[w].packets);
 	}
+	bal_print(rep->run);
 	printf("seen %llu = received %llu + filtered %llu + dropped %llu (ring %llu, fill %llu, "
 	       "nosock %llu, invalid %llu)\n",
 	       (unsigned long long)seen, (unsigned long long)tot.st.received,
 	       (unsigned long long)tot.st.filtered, (unsigned long long)q_drops(&tot),
 	       (unsigned long long)tot.st.drop_ring_full, (unsigned long long)tot.st.drop_fill_empty,
 	       (unsigned long long)tot.st.drop_no_socket, (unsigned long long)tot.st.drop_invalid);
-	if (tot.handoff)
+	if (tot.handoff && bal_copies(rep->run) > 1)
+		printf("of the %llu copies of the received (one per group), %llu were dropped at the "
+		       "poller->worker hand-off\n",
+		       (unsigned long long)tot.st.received * bal_copies(rep->run),
+		       (unsigned long long)tot.handoff);
+	else if (tot.handoff)
 		printf("of the received, %llu were dropped at the poller->consumer hand-off\n",
 		       (unsigned long long)tot.handoff);
 	if (tot.st.kernel_seen)
@@ -347,7 +359,8 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 	       (unsigned long long)wsum, rc ? " (DOES NOT MATCH the queues)" : "",
 	       cli_fmt_rate(rate(tot.st.received, 0, secs), "pps", p, sizeof(p)),
 	       cli_fmt_rate(rate(tot.st.bytes, 0, secs) * 8, "bps", m, sizeof(m)),
-	       seen ? 100.0 * (double)(q_drops(&tot) + tot.handoff) / (double)seen : 0.0);
+	       seen ? 100.0 * ((double)q_drops(&tot) + (double)tot.handoff / bal_copies(rep->run)) /
+			      (double)seen : 0.0);
 	if (vr)
 		printf("verify: %llu flows, %llu mqsend packets, %llu lost (%.3f%% of %llu expected, "
 		       "in %llu flows), %llu duplicates, %llu reordered, %llu corrupt, %llu other packets\n",

@@ -856,7 +856,9 @@ static int control(mqcap_balance_t *b, uint64_t dt)
 	if (moved)
 		BUMP(b->rebalances, 1);
 	atomic_store_explicit(&b->elephants_now, elephants, RELAXED);
-	atomic_store_explicit(&b->max_mean_milli, (uint64_t)(worst * 1000), RELAXED);
+	/* An idle interval says nothing about the spread: keep the last one that had traffic. */
+	if (worst > 0)
+		atomic_store_explicit(&b->max_mean_milli, (uint64_t)(worst * 1000), RELAXED);
 	return (int)moved;
 }
 

@@ -215,8 +215,8 @@ struct mqcap_balance_stats {
 	unsigned elephants_now;   /* buckets holding an elephant in the last interval */
 	uint64_t intervals;       /* controller runs */
 	uint64_t rebalances;      /* runs that moved something */
-	double max_mean;          /* last interval, worst group: busiest worker's load / mean
-				   * (1.0 = even; 0 before the first measured interval) */
+	double max_mean;          /* last interval with traffic, worst group: busiest worker's
+				   * load / mean (1.0 = even; 0 before the first such interval) */
 };
 
 int mqcap_balance_worker_stats(const mqcap_balance_t *b, unsigned w,

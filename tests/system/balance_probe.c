@@ -3,13 +3,16 @@
  * balance_probe - the runtime's balance mode seen from the callback: which worker got which
  * flow, in which order, how many copies. For the system tests (test_balance_*.sh).
  *
- * Usage: balance_probe NAME MODE WORKERS [-g GROUPS] [-i] [-m MOVE_US] [-d MS] [-w WORK_NS]
+ * Usage: balance_probe NAME MODE WORKERS [-g GROUPS] [-i] [-m MOVE_US] [-d MS] [-w WORK_NS] [-k]
  *   NAME     a capture name (pcap:FILE, xdp:dev@0-1, ...)
  *   MODE     static | adaptive | rr | fanout
  *   -g 2,1   worker groups;  -i  hash tunnels' inner headers
  *   -m US    every US microseconds move the bucket of a flow seen so far to another worker
  *            of its group (forced migrations)
  *   -d MS    stop after MS milliseconds (a file stops at its end)
+ *   -w NS    busy-wait NS per packet in the callback (a worker with real work)
+ *   -k       skewed start: every bucket of the first group on worker 0 (the adaptive mode
+ *            must spread them)
  *
  * A packet's flow and sequence: an 8-byte trailer "BP" flow(2) seq(4) at the frame's end (the
  * tests' pcaps, tunnels included), else mqsend's full payload (sender, flow, sequence).
@@ -46,6 +49,15 @@ static _Atomic uint32_t seen_list[MAXF]; /* flows in the order first seen, for t
 static _Atomic unsigned nseen;
 static mqcap_run_t *run;
 static uint32_t hflags;
+static uint64_t work_ns;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static bool flow_of(const struct mqcap_pkt *p, uint32_t *flow, int64_t *seq)
 {
@@ -75,6 +87,12 @@ static int on_burst(void *user, unsigned w, const struct mqcap_pkt *pkts, unsign
 	int g = mqcap_balance_worker_group(b, w);
 
 	(void)user;
+	if (work_ns) {
+		uint64_t t0 = mono_ns();
+
+		while (mono_ns() - t0 < work_ns * n)
+			;
+	}
 	atomic_fetch_add_explicit(&per_worker[w % 64], n, memory_order_relaxed);
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t fl;
@@ -112,10 +130,12 @@ int main(int argc, char **argv)
 	MQCAP_BALANCE_OPTS(bo);
 	MQCAP_RUN_OPTS(ro, .balance = &bo, .flags = MQCAP_RUN_F_OVERSUBSCRIBE | MQCAP_RUN_F_NO_PIN);
 	struct mqcap_balance_stats st;
-	uint64_t received = 0, delivered = 0, drops = 0;
+	uint64_t received = 0, delivered = 0, drops = 0, base_moves = 0;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "g:im:d:")) != -1) {
+	bool skew = false;
+
+	while ((opt = getopt(argc, argv, "g:im:d:w:k")) != -1) {
 		switch (opt) {
 		case 'g':
 			for (char *s = optarg; *s && ngroups < MAXG;) {
@@ -127,6 +147,8 @@ int main(int argc, char **argv)
 		case 'i': hflags = MQCAP_FLOW_F_INNER; break;
 		case 'm': move_us = strtoull(optarg, NULL, 0); break;
 		case 'd': dur_ms = strtoull(optarg, NULL, 0); break;
+		case 'w': work_ns = strtoull(optarg, NULL, 0); break;
+		case 'k': skew = true; break;
 		default: return 2;
 		}
 	}
@@ -148,6 +170,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nw = mqcap_run_worker_count(run);
+	if (skew) /* a skewed start: every bucket of the first group on worker 0 */
+		for (unsigned k = 0; k < MQCAP_BALANCE_BUCKETS_DEFAULT; k++)
+			mqcap_balance_move(mqcap_run_balance(run), k, 0);
+	mqcap_balance_stats(mqcap_run_balance(run), &st);
+	base_moves = st.migrations;
 	rc = mqcap_run_start(run);
 	if (rc) {
 		fprintf(stderr, "balance_probe: %s\n", mqcap_run_errmsg(run));
@@ -218,10 +245,13 @@ int main(int argc, char **argv)
 		}
 		mqcap_balance_stats(b, &st);
 		printf("{\"received\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"groups\":%u,\"flows\":%u,"
-		       "\"foreign\":%llu,\"migrations\":%llu,\"forced\":%llu,\"workers\":[",
+		       "\"foreign\":%llu,\"migrations\":%llu,\"forced\":%llu,\"max_mean\":%.3f,"
+		       "\"intervals\":%llu,\"controller_moves\":%llu,\"workers\":[",
 		       (unsigned long long)received, (unsigned long long)delivered,
 		       (unsigned long long)drops, ng, nflows, (unsigned long long)atomic_load(&foreign),
-		       (unsigned long long)st.migrations, (unsigned long long)moves);
+		       (unsigned long long)st.migrations, (unsigned long long)moves, st.max_mean,
+		       (unsigned long long)st.intervals,
+		       (unsigned long long)(st.migrations - base_moves - moves));
 		for (unsigned w = 0; w < nw; w++)
 			printf("%s%llu", w ? "," : "", (unsigned long long)atomic_load(&per_worker[w % 64]));
 		printf("],\"split\":[");

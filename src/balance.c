@@ -740,7 +740,7 @@ static int control(mqcap_balance_t *b, uint64_t dt)
 {
 	double cost_sum, cost[MQCAP_BALANCE_MAX_WORKERS], offered[MQCAP_BALANCE_MAX_WORKERS];
 	double worst = 0;
-	uint64_t deliv_sum = 0, busy_sum = 0, dd[MQCAP_BALANCE_MAX_WORKERS];
+	uint64_t deliv_sum = 0, busy_sum = 0;
 	unsigned moved = 0, elephants = 0;
 	const double cap = (double)dt;
 
@@ -754,13 +754,13 @@ static int control(mqcap_balance_t *b, uint64_t dt)
 		for (unsigned p = 0; p < b->np; p++)
 			dr += atomic_load_explicit(&b->p[p].out[w].drops, RELAXED);
 		cost[w] = d > ww->c_delivered ? (double)(bz - ww->c_busy) / (double)(d - ww->c_delivered) : -1;
-		/* Smoothed over intervals: one preemption inside a callback (another process on
-		 * the worker's CPU) should not make its buckets look twice as heavy. */
+		/* Smoothed over intervals, so that one interval's noise moves fewer buckets;
+		 * wall-clock time on purpose: a worker preempted by others on its CPU really has
+		 * less capacity. */
 		if (cost[w] > 0)
 			ww->cost = ww->cost > 0 ? (ww->cost + cost[w]) / 2 : cost[w];
 		cost[w] = ww->cost > 0 ? ww->cost : -1;
 		offered[w] = (double)(d - ww->c_delivered + dr - ww->c_drops);
-		dd[w] = d - ww->c_delivered;
 		deliv_sum += d - ww->c_delivered;
 		busy_sum += bz - ww->c_busy;
 		ww->c_delivered = d;
@@ -799,8 +799,7 @@ static int control(mqcap_balance_t *b, uint64_t dt)
 	}
 	for (unsigned g = 0; g < b->ng; g++) {
 		const struct bal_group *gr = &b->g[g];
-		double sum = 0, max = 0, gcost;
-		uint64_t gdel;
+		double sum = 0, max = 0;
 
 		/* The measured spread: what each worker was offered in the interval. */
 		for (unsigned k = 0; k < gr->n; k++) {
@@ -812,21 +811,14 @@ static int control(mqcap_balance_t *b, uint64_t dt)
 			worst = max * gr->n / sum;
 		if (gr->table < 0)
 			continue;
-		/* Buckets are weighed at the group's mean cost per packet: the workers of a group
-		 * run the same code, and a per-worker cost mostly measures the noise of one
-		 * interval (a preempted callback), which would move buckets for nothing. */
-		gcost = 0;
-		for (unsigned k = 0; k < gr->n; k++)
-			gcost += cost[gr->base + k] * dd[gr->base + k];
-		gdel = 0;
-		for (unsigned k = 0; k < gr->n; k++)
-			gdel += dd[gr->base + k];
-		gcost = gdel ? gcost / (double)gdel : (cost_sum > 0 ? cost_sum : 1.0);
 		for (unsigned k = 0; k < b->nb; k++) {
 			uint16_t w = atomic_load_explicit(&b->want[(size_t)gr->table * b->nb + k], RELAXED);
 
+			/* A bucket weighs its packets times its worker's cost per packet: a worker
+			 * that shares its CPU (or runs heavier flows) takes longer per packet, and
+			 * so gets fewer buckets. */
 			b->ttmp[k] = w;
-			b->bload[k] = (double)b->barr[k] * gcost;
+			b->bload[k] = (double)b->barr[k] * cost[w];
 			if (cost_sum > 0 && b->single[k] && b->bload[k] > cap * b->o.elephant_pct / 100.0) {
 				elephants++;
 				if (!b->eleph[k])
@@ -1091,10 +1083,16 @@ int mqcap__balance_create(mqcap_run_t *r)
 {
 	struct mqcap_balance_opts o = r->balo;
 
-	/* Rings per (poller, worker): the scheduler's own default size unless asked, and the
-	 * runtime's bytes per packet (from the snap length). */
+	/* Rings per (poller, worker): together, a worker's rings hold what split mode's one
+	 * ring per consumer holds (ring_slots), at least 256 per poller; and the runtime's
+	 * bytes per packet (from the snap length). */
 	if (!o.slot_bytes)
 		o.slot_bytes = r->o.slot_bytes;
+	if (!o.ring_slots) {
+		o.ring_slots = 256;
+		while (o.ring_slots < r->o.ring_slots / r->np)
+			o.ring_slots *= 2;
+	}
 	r->bal = mqcap_balance_create(r->np, r->nw, &o);
 	if (!r->bal)
 		return mqcap__err_set(&r->err, errno, "%s", mqcap_last_error());

@@ -86,8 +86,13 @@ static bool ip_key(const uint8_t *base, const struct mqcap_frame *f, struct mqca
 	/* Ports only outside fragments: a flow's later fragments have none, and its fragments
 	 * must stay together (the first one too). */
 	if ((f->flags & MQCAP_FRAME_F_PORTS) && !(f->flags & MQCAP_FRAME_F_FRAG)) {
-		k->sport = f->sport;
-		k->dport = f->dport;
+		/* From the packet (F_PORTS: its 4 bytes are present), not from f: the parser
+		 * stored the two ports separately a moment ago, and one wide load of both
+		 * defeats store forwarding (it was a sixth of the dispatch time). */
+		const uint8_t *l4 = base + f->l4_off;
+
+		k->sport = mqcap_frame__be16(l4);
+		k->dport = mqcap_frame__be16(l4 + 2);
 	}
 	return true;
 }

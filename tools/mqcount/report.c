@@ -142,12 +142,13 @@ static void json_queue(const char *name, const struct qsample *q, double pps, do
 	printf(",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
 	       "\"kernel_seen\":%llu,\"drop_ring_full\":%llu,\"drop_fill_empty\":%llu,"
 	       "\"drop_no_socket\":%llu,\"drop_invalid\":%llu,\"drop_handoff\":%llu,"
-	       "\"dropped\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
+	       "\"dropped\":%llu,\"passed_stack\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
 	       (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
 	       (unsigned long long)q->st.filtered, (unsigned long long)q->st.kernel_seen,
 	       (unsigned long long)q->st.drop_ring_full, (unsigned long long)q->st.drop_fill_empty,
 	       (unsigned long long)q->st.drop_no_socket, (unsigned long long)q->st.drop_invalid,
-	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q), pps, mbps);
+	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q),
+	       (unsigned long long)q->st.passed_stack, pps, mbps);
 }
 
 static void json_thread(unsigned w, const struct mqcap_run_worker_stats *s, double pps, double mbps)
@@ -315,11 +316,19 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 			printf(",\"error\":");
 			json_str(error);
 		}
+		printf(",\"backend_reason\":");
+		json_str(mqcap_run_backend_reason(rep->run));
+		printf(",\"stack_warning\":");
+		if (mqcap_run_stack_warning(rep->run))
+			json_str(mqcap_run_stack_warning(rep->run));
+		else
+			printf("null");
 		printf("}\n");
 		fflush(stdout);
 		return rc;
 	}
 	printf("\n== mqcount summary: %.2f s, backend %s\n", secs, mqcap_run_backend_name(rep->run));
+	printf("backend: %s\n", mqcap_run_backend_reason(rep->run));
 	printf(table_head, "queue", "avg rate", "avg bits/s", "received", "d:ring", "d:fill",
 	       "d:nosock", "d:invalid", "d:handoff");
 	for (unsigned i = 0; i < rep->nq; i++)

@@ -606,6 +606,8 @@ void mqcap__run_thread_exit(struct rthread *t)
  * run rides through and keeps the report for mqcap_run_link_reports(). */
 bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 {
+	const char *msg;
+
 	if (n == -ENODATA)
 		return true;
 	if (n == -ENETDOWN) {
@@ -615,7 +617,13 @@ bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 		pthread_mutex_unlock(&t->r->mu);
 		return false;
 	}
-	set_err(t->r, -n, "%s: %s", t->label, mqcap_errmsg(h));
+	/* The library's messages usually name the queue or file already ("pcap:F: corrupt...");
+	 * the worker's label is added only where they do not, so nothing is said twice. */
+	msg = mqcap_errmsg(h);
+	if (!strncmp(msg, t->label, strlen(t->label)))
+		set_err(t->r, -n, "%s", msg);
+	else
+		set_err(t->r, -n, "%s: %s", t->label, msg);
 	mqcap__run_stop(t->r);
 	return true;
 }

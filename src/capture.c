@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend_choice_int.h"
 #include "devname_int.h"
 #include "filter_int.h"
+#include "backend_choice_int.h"
 #include "capture_int.h"
 #include "iface_int.h"
 #include "source_int.h"
@@ -274,13 +274,13 @@ static int handle_new(const struct mqcap_opts *opts, struct mqcap **out)
 	return 0;
 }
 
-/* Open the planned readers with the backend wanted, then the epoll set. */
-/* want: the backend the name or the options asked for; cn: the devices, whose use by the host
- * decides what auto takes (backend_choice_int.h) */
-static int open_live(struct mqcap *c, enum mqcap_backend want, const struct mqcap__capname *cn)
+/* Open the planned readers of cn's devices with the backend wanted (or chosen, for auto), then
+ * the epoll set. */
+static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqcap_backend want)
 {
 	int err;
 
+	/* auto: AF_XDP only where it takes nothing from the host */
 	mqcap__backend_choose(cn, want, &c->choice);
 	if (c->choice.backend == MQCAP_BACKEND_PACKET) {
 		err = readers_open(c, &mqcap__backend_afpacket);
@@ -343,7 +343,7 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 		if (!err)
 			err = readers_plan(c, qs, nq);
 		if (!err)
-			err = open_live(c, want, cn);
+			err = open_live(c, cn, want);
 	}
 	if (err)
 		goto fail;
@@ -354,33 +354,6 @@ fail:
 	free(cn);
 	free(qs);
 	return open_failed(c, err);
-}
-
-/* The distinct devices of qs as a capture name, for the backend choice (which asks only
- * which devices; their queues are already in qs). */
-static int queues_devices(struct mqcap *c, const struct mqcap__qsel *qs, unsigned n,
-			  struct mqcap__capname **out)
-{
-	struct mqcap__capname *cn = calloc(1, sizeof(*cn));
-
-	if (!cn)
-		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
-	cn->backend = MQCAP_BACKEND_AUTO;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned d = 0;
-
-		while (d < cn->ndevs && strcmp(cn->devs[d].name, qs[i].dev))
-			d++;
-		if (d < cn->ndevs)
-			continue;
-		if (cn->ndevs == MQCAP__MAX_DEVS) {
-			free(cn);
-			return mqcap__err_set(&c->err, EINVAL, "more than %d devices", MQCAP__MAX_DEVS);
-		}
-		snprintf(cn->devs[cn->ndevs++].name, sizeof(cn->devs[0].name), "%s", qs[i].dev);
-	}
-	*out = cn;
-	return 0;
 }
 
 mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap_backend backend,
@@ -399,10 +372,26 @@ mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap
 		err = mqcap__err_set(&c->err, EINVAL, "no queues to open");
 	if (!err)
 		err = readers_plan(c, qs, n);
+	/* the backend choice looks at the devices, as a name would list them */
+	if (!err && !(cn = calloc(1, sizeof(*cn))))
+		err = mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	for (unsigned i = 0; !err && i < c->nreaders; i++) {
+		const struct mqcap__reader *r = &c->readers[i];
+
+		if (!r->first_of_dev)
+			continue;
+		if (cn->ndevs == MQCAP__MAX_DEVS) {
+			err = mqcap__err_set(&c->err, EINVAL, "more than %d devices in one handle",
+					     MQCAP__MAX_DEVS);
+			break;
+		}
+		snprintf(cn->devs[cn->ndevs].name, sizeof(cn->devs[0].name), "%s", r->dev_name);
+		cn->ndevs++;
+	}
 	if (!err)
-		err = queues_devices(c, qs, n, &cn);
+		cn->backend = backend;
 	if (!err)
-		err = open_live(c, want, cn);
+		err = open_live(c, cn, want);
 	free(cn);
 	if (err)
 		return open_failed(c, err);

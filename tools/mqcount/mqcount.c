@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "metrics_cli.h"
 #include "mqcount.h"
 #include "range.h"
 
@@ -38,7 +39,7 @@ static const char usage[] =
 "  -l, --interval T       live table period (default 1s)\n"
 "  -q, --quiet            no live table, only the summary\n"
 "      --json             JSON lines: plan, one per interval, summary\n"
-"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
+METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
 "      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
 "      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
@@ -58,7 +59,7 @@ static const char usage[] =
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
-	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +83,8 @@ static const struct option longopts[] = {
 	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
 };
 
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
 	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
 	bool no_pin = false, have_n = false;
 	struct ctx ctx = { 0 };
+	struct metrics_cli mc = { 0 };
 	struct report rep;
 	struct vresult vr;
 	mqcap_run_t *run;
@@ -342,6 +346,12 @@ int main(int argc, char **argv)
 			ro.batch_usecs = (unsigned)v;
 			if (!v)
 				ro.flags |= MQCAP_RUN_F_NO_BATCH;
+			break;
+		case OPT_METRICS_FILE:
+			mc.file = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			mc.listen = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -451,6 +461,11 @@ int main(int argc, char **argv)
 				cli_die(1, "out of memory");
 	}
 
+	/* Before anything is captured: a bad address or file is refused with nothing changed. */
+	if (metrics_cli_start(&mc, run, (unsigned)interval_ms, NULL, NULL)) {
+		exit_code = 2;
+		goto out;
+	}
 	cli_stop_on_signals();
 	rc = mqcap_run_start(run);
 	if (rc) {
@@ -458,6 +473,7 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out;
 	}
+	metrics_cli_started(&mc);
 	if (!json && !quiet)
 		printf("capturing from %s with %s (Ctrl-C to stop)\n", name, mqcap_run_backend_name(run));
 	fflush(stdout);
@@ -494,7 +510,11 @@ int main(int argc, char **argv)
 		cli_warn("the per-thread counts do not add up to the per-queue counts");
 		exit_code = 1;
 	}
+	/* The final counters, the same the summary printed. */
+	if (metrics_cli_finish(&mc) && !exit_code)
+		exit_code = 1;
 out:
+	metrics_cli_finish(&mc);
 	if (ctx.vt) {
 		for (unsigned i = 0; i < mqcap_run_worker_count(run); i++)
 			vtable_free(&ctx.vt[i]);

@@ -55,6 +55,10 @@ struct mqcap_metrics {
 	pthread_mutex_t lock;        /* text, len, errmsg, stop; the file write (update vs thread) */
 	pthread_cond_t cond;         /* wakes the thread for stop */
 	bool stop;
+	/* The run's backend name, copied by the controlling thread (start, update): the run
+	 * writes it while mqcap_run_start() opens the handles, so the exporter's thread must not
+	 * read it from the run. */
+	char backend[32];
 	char *text;                  /* last snapshot, served by the endpoint */
 	size_t len;
 	_Atomic uint64_t file_errors;
@@ -140,8 +144,8 @@ static void queue_family(FILE *f, const struct qrow *rows, unsigned n, const cha
 	}
 }
 
-static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, uint64_t file_errors,
-		      char **text, size_t *len)
+static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, const char *bname,
+		      uint64_t file_errors, char **text, size_t *len)
 {
 	static const struct {
 		const char *stage;
@@ -157,7 +161,6 @@ static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, 
 	const struct mqcap_plan *plan = mqcap_run_plan(r);
 	const mqcap_topo_t *topo = mqcap_run_topo(r);
 	unsigned nq = mqcap_run_queue_count(r), nw = mqcap_run_worker_count(r), i, s;
-	const char *bname = mqcap_run_backend_name(r);
 	char backend[16];
 	struct qrow *rows;
 	char *buf = NULL;
@@ -172,8 +175,6 @@ static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, 
 		free(rows);
 		return -ENOMEM;
 	}
-	if (!bname)
-		bname = "";
 	backend_word(bname, backend, sizeof(backend));
 	for (i = 0; i < nq; i++) {
 		const struct mqcap_plan_queue *pq = plan && i < plan->nqueues ? &plan->queues[i] : NULL;
@@ -314,7 +315,7 @@ int mqcap_metrics_format(const mqcap_run_t *r, const struct mqcap_metrics_opts *
 		return -EINVAL;
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	return format_run(r, &o, 0, text, len);
+	return format_run(r, &o, mqcap_run_backend_name(r), 0, text, len);
 }
 
 /* ---- the file ---- */
@@ -370,12 +371,15 @@ fail:
 /* Format, keep for the endpoint, write the file. */
 static int snapshot(struct mqcap_metrics *m)
 {
-	char *text;
+	char *text, backend[sizeof(m->backend)];
 	size_t len;
 	int rc;
 
-	rc = format_run(m->run, &m->o, atomic_load_explicit(&m->file_errors, memory_order_relaxed),
-			&text, &len);
+	pthread_mutex_lock(&m->lock);
+	memcpy(backend, m->backend, sizeof(backend));
+	pthread_mutex_unlock(&m->lock);
+	rc = format_run(m->run, &m->o, backend,
+			atomic_load_explicit(&m->file_errors, memory_order_relaxed), &text, &len);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&m->lock);
@@ -549,6 +553,8 @@ static int start_httpd(struct mqcap_metrics *m)
 
 /* ---- life cycle ---- */
 
+static void take_backend(struct mqcap_metrics *m);
+
 mqcap_metrics_t *mqcap_metrics_start(const mqcap_run_t *r, const struct mqcap_metrics_opts *opts)
 {
 	struct mqcap_metrics *m;
@@ -593,6 +599,7 @@ mqcap_metrics_t *mqcap_metrics_start(const mqcap_run_t *r, const struct mqcap_me
 	}
 	/* The first snapshot before anything serves it: the endpoint never answers empty, and
 	 * a file that cannot be written is an error now rather than a counter later. */
+	take_backend(m);
 	rc = snapshot(m);
 	if (rc) {
 		mqcap__last_error_fmt(-rc, "%s", m->errmsg[0] ? m->errmsg : "metrics: out of memory");
@@ -615,9 +622,22 @@ fail:
 	return NULL;
 }
 
+/* In the controlling thread: the run's backend name is settled outside mqcap_run_start(). */
+static void take_backend(struct mqcap_metrics *m)
+{
+	const char *b = mqcap_run_backend_name(m->run);
+
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->backend, sizeof(m->backend), "%s", b ? b : "");
+	pthread_mutex_unlock(&m->lock);
+}
+
 int mqcap_metrics_update(mqcap_metrics_t *m)
 {
-	return m ? snapshot(m) : -EINVAL;
+	if (!m)
+		return -EINVAL;
+	take_backend(m);
+	return snapshot(m);
 }
 
 unsigned mqcap_metrics_listen_port(const mqcap_metrics_t *m)

@@ -75,7 +75,9 @@ struct mqcap_metrics_opts {
  * The run's metrics now, as Prometheus text: *text is malloc'ed (free() it), *len its length
  * without the terminating NUL. opts may be NULL (no write drops). Works at any time between
  * mqcap_run_open() and mqcap_run_close() (before start, the counters are zero and the backend
- * empty). Thread-safe against the run's threads. Returns 0 or -errno (-ENOMEM).
+ * empty), from the thread that controls the run (the backend's name is settled by
+ * mqcap_run_start()); the counters are safe to read while the run's threads work.
+ * Returns 0 or -errno (-ENOMEM).
  */
 int mqcap_metrics_format(const mqcap_run_t *r, const struct mqcap_metrics_opts *opts, char **text,
 			 size_t *len);
@@ -94,9 +96,11 @@ int mqcap_metrics_format(const mqcap_run_t *r, const struct mqcap_metrics_opts *
  */
 mqcap_metrics_t *mqcap_metrics_start(const mqcap_run_t *r, const struct mqcap_metrics_opts *opts);
 
-/* Take a snapshot now and write the file (if any): call it once the run has stopped so the
- * file and the endpoint hold the final counters. Returns 0 or -errno (the file write failed:
- * see mqcap_metrics_errmsg()). Not from a signal handler. */
+/* Take a snapshot now and write the file (if any). Call it from the thread that controls the
+ * run: after mqcap_run_start() (the exporter learns the backend's name here; started before,
+ * it reports an empty one until then), and once the run has stopped, so the file and the
+ * endpoint hold the final counters. Returns 0 or -errno (the file write failed: see
+ * mqcap_metrics_errmsg()). Not from a signal handler. */
 int mqcap_metrics_update(mqcap_metrics_t *m);
 
 /* The TCP port the endpoint listens on (useful with port 0); 0 without an endpoint. */

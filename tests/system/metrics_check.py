@@ -17,6 +17,10 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
+def unescape(v):
+    return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+
+
 def parse(text):
     out = {}
     for line in text.splitlines():
@@ -24,7 +28,7 @@ def parse(text):
             continue
         m = SAMPLE.match(line)
         assert m, "not a sample line: %r" % line
-        labels = tuple(sorted(LABEL.findall(m.group(3) or "")))
+        labels = tuple(sorted((k, unescape(v)) for k, v in LABEL.findall(m.group(3) or "")))
         out[(m.group(1), labels)] = float(m.group(4))
     return out
 

@@ -48,8 +48,10 @@ recv=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[
 ls "$d" | grep -q 'm.prom.tmp' && tb_fail "a temporary metrics file was left behind"
 tb_log "live capture: scrapes grew, promtool accepts, final file = summary ($recv packets)"
 
-# 2. a pcap file: exact counts, the filter's rejects, and the file and the summary agree
-python3 - "$d/in.pcap" <<'PY'
+# 2. a pcap file: exact counts, the filter's rejects, and the file and the summary agree; its
+# name (the device label) carries a quote and a backslash, which the text format escapes
+pcap="$d/q\"b\\.pcap"
+python3 - "$pcap" <<'PY'
 import struct, sys
 f = open(sys.argv[1], "wb")
 f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
@@ -59,7 +61,7 @@ for i in range(1000):
     fr = b"\x02\0\xc6\x12\0\x02" + b"\x02\0\xc6\x12\0\x01" + b"\x08\x00" + ip + b"\0" * 20
     f.write(struct.pack("<IIII", 1, i, len(fr), len(fr)) + fr)
 PY
-"$MQCOUNT" -i "pcap:$d/in.pcap" --json --metrics-file "$d/p.prom" tcp >"$d/p.json" 2>"$d/p.err" ||
+"$MQCOUNT" -i "pcap:$pcap" --json --metrics-file "$d/p.prom" tcp >"$d/p.json" 2>"$d/p.err" ||
 	tb_fail "mqcount on a pcap failed: $(cat "$d/p.err")"
 promtool check metrics <"$d/p.prom" || tb_fail "promtool rejects the pcap run's metrics"
 python3 "$CHECK" compare "$d/p.prom" "$d/p.json" || tb_fail "pcap run: metrics differ from the summary"

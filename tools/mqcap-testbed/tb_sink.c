@@ -53,7 +53,8 @@ static void report(int map_fd, unsigned queues, double secs, bool json)
 	uint64_t tp = 0, tb = 0;
 
 	if (json)
-		printf("{\"type\":\"sink\",\"seconds\":%.3f,\"queues\":[", secs);
+		printf("{\"tool\":\"mqcap-testbed\",\"type\":\"sink\",\"version\":1,"
+		       "\"seconds\":%.3f,\"queues\":[", secs);
 	/* Queues past the map's size share its last slot: it is counted in the totals only. */
 	for (q = 0; q <= shown; q++) {
 		struct mqcap_sink_counters c = { 0 };
@@ -159,7 +160,8 @@ int tb_cmd_sink(int argc, char **argv)
 	t0 = cli_now_ns();
 	deadline = dur_ms ? t0 + dur_ms * 1000000ull : 0;
 	if (json)
-		printf("{\"type\":\"sink_ready\",\"device\":\"%s\",\"queues\":%u}\n", n.rx_dev, rxq);
+		printf("{\"tool\":\"mqcap-testbed\",\"type\":\"sink_ready\",\"version\":1,\"device\":\"%s\",\"queues\":%u}\n",
+		       n.rx_dev, rxq);
 	else
 		printf("sink on %s/%s, %u queues: counting and dropping every frame\n", n.rx_ns,
 		       n.rx_dev, rxq);

@@ -39,7 +39,7 @@ plot for [i=1:5] cap using (sel(i, 8)):(sel(i, 9)) with linespoints ls i title n
      x with lines lc rgb "#bbbbbb" dt 3 title "captured = offered"
 
 set output dir."/bound.png"
-set title "Each tool as a fraction of the bound\ncaptured / what XDP drop absorbed at the same offered load"
+set title "Each tool as a fraction of the bound\n(captured / offered) / (XDP drop absorbed / its offered), same target rate"
 set key inside left bottom
 set ylabel "fraction of the bound (%)"
 set yrange [0:110]

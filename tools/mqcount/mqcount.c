@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capname.h"
 #include "cli.h"
 #include "metrics_cli.h"
 #include "mqcount.h"
@@ -109,133 +110,12 @@ static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, u
 	return 0;
 }
 
-/* Append one -i NAME to the combined capture name, merging queue lists of a device named in
- * several -i ("-i eth1@0 -i eth1@2" reads "eth1@0,2"). Names are split into devices where a
- * comma is followed by a non-digit, as the library's grammar does. */
-struct devsel {
-	char dev[64];
-	char queues[256]; /* "" = all queues */
-	bool all;
-};
-
-static int add_name(const char *arg, char *prefix, size_t plen, char *pcap, size_t pclen,
-		    struct devsel *ds, unsigned *nds, unsigned maxds)
-{
-	const char *colon = strchr(arg, ':');
-	const char *p = arg;
-	char pre[16] = "";
-
-	if (colon) {
-		size_t l = (size_t)(colon - arg) + 1;
-
-		if (l >= sizeof(pre)) {
-			cli_warn("-i %s: unknown backend prefix", arg);
-			return -1;
-		}
-		memcpy(pre, arg, l);
-		pre[l] = '\0';
-		if (!strcmp(pre, "pcap:")) {
-			if (*pcap || *nds) {
-				cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
-				return -1;
-			}
-			snprintf(pcap, pclen, "%s", arg);
-			return 0;
-		}
-		if (strcmp(pre, "xdp:") && strcmp(pre, "packet:")) {
-			cli_warn("-i %s: unknown backend prefix '%s' (use xdp:, packet: or pcap:)", arg, pre);
-			return -1;
-		}
-		if (*prefix && strcmp(prefix, pre)) {
-			cli_warn("-i %s: conflicts with an earlier -i %s... (one backend per run)", arg, prefix);
-			return -1;
-		}
-		snprintf(prefix, plen, "%s", pre);
-		p = colon + 1;
-	}
-	if (*pcap) {
-		cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
-		return -1;
-	}
-	while (*p) {
-		const char *at, *end = p;
-		char dev[64];
-		char qs[256] = "";
-		bool all = true;
-		size_t dl;
-		unsigned k;
-
-		while (*end && *end != '@' && *end != ',')
-			end++;
-		dl = (size_t)(end - p);
-		if (!dl || dl >= sizeof(dev)) {
-			cli_warn("-i %s: empty or too long device name", arg);
-			return -1;
-		}
-		memcpy(dev, p, dl);
-		dev[dl] = '\0';
-		at = end;
-		if (*at == '@') {
-			const char *q = at + 1, *qe = q;
-
-			while (*qe && !(*qe == ',' && !(qe[1] >= '0' && qe[1] <= '9')))
-				qe++;
-			if ((size_t)(qe - q) >= sizeof(qs) || qe == q) {
-				cli_warn("-i %s: bad queue list after '@'", arg);
-				return -1;
-			}
-			memcpy(qs, q, (size_t)(qe - q));
-			qs[qe - q] = '\0';
-			all = false;
-			end = qe;
-		}
-		for (k = 0; k < *nds; k++)
-			if (!strcmp(ds[k].dev, dev))
-				break;
-		if (k == *nds) {
-			if (*nds == maxds) {
-				cli_warn("too many devices");
-				return -1;
-			}
-			memset(&ds[k], 0, sizeof(ds[k]));
-			snprintf(ds[k].dev, sizeof(ds[k].dev), "%s", dev);
-			ds[k].all = all;
-			snprintf(ds[k].queues, sizeof(ds[k].queues), "%s", qs);
-			(*nds)++;
-		} else if (all || ds[k].all) {
-			cli_warn("-i %s: %s is named twice and one of them takes all its queues", arg, dev);
-			return -1;
-		} else {
-			size_t l = strlen(ds[k].queues);
-
-			if (l + 1 + strlen(qs) >= sizeof(ds[k].queues)) {
-				cli_warn("-i %s: queue list too long", arg);
-				return -1;
-			}
-			ds[k].queues[l] = ',';
-			strcpy(ds[k].queues + l + 1, qs);
-		}
-		p = *end == ',' ? end + 1 : end;
-	}
-	return 0;
-}
-
-static int online_cpus(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return (int)sysconf(_SC_NPROCESSORS_ONLN);
-	return CPU_COUNT(&set);
-}
-
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(cap);
 	MQCAP_RUN_OPTS(ro);
-	struct devsel ds[16];
-	unsigned nds = 0;
-	char prefix[16] = "", pcap[4096] = "", name[8192];
+	static struct cli_capname cn;
+	char name[8192];
 	const char *filter = NULL, *backend = NULL, *topology = NULL;
 	char *trailing = NULL;
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
@@ -253,7 +133,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
-			if (add_name(optarg, prefix, sizeof(prefix), pcap, sizeof(pcap), ds, &nds, 16))
+			if (cli_capname_add(&cn, optarg))
 				return 2;
 			break;
 		case 'n':
@@ -383,15 +263,15 @@ int main(int argc, char **argv)
 		}
 		filter = trailing;
 	}
-	if (!nds && !*pcap) {
+	if (!cn.ndevs && !*cn.pcap) {
 		cli_warn("nothing to capture: give -i NAME (see --help)");
 		return 2;
 	}
-	if (backend && *prefix && strncmp(prefix, backend, strlen(backend))) {
-		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, prefix);
+	if (backend && *cn.prefix && strncmp(cn.prefix, backend, strlen(backend))) {
+		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, cn.prefix);
 		return 2;
 	}
-	if (backend && *pcap) {
+	if (backend && *cn.pcap) {
 		cli_warn("-b %s conflicts with a pcap: file", backend);
 		return 2;
 	}
@@ -407,22 +287,14 @@ int main(int argc, char **argv)
 		cli_warn("--json and -q conflict (--json prints only JSON lines already)");
 		return 2;
 	}
-	if (have_n && !oversub && !topology && (int)threads > online_cpus()) {
+	if (have_n && !oversub && !topology && (int)threads > cli_online_cpus()) {
 		cli_warn("-n %llu: more threads than the %d CPU(s) this process may use (threads would "
 			 "share CPUs and drop packets); add --oversubscribe to do it anyway",
-			 (unsigned long long)threads, online_cpus());
+			 (unsigned long long)threads, cli_online_cpus());
 		return 2;
 	}
 
-	if (*pcap) {
-		snprintf(name, sizeof(name), "%s", pcap);
-	} else {
-		size_t off = (size_t)snprintf(name, sizeof(name), "%s", prefix);
-
-		for (unsigned k = 0; k < nds && off < sizeof(name); k++)
-			off += (size_t)snprintf(name + off, sizeof(name) - off, "%s%s%s%s", k ? "," : "",
-						ds[k].dev, ds[k].all ? "" : "@", ds[k].queues);
-	}
+	cli_capname_build(&cn, name, sizeof(name));
 	if (backend && !strcmp(backend, "xdp"))
 		cap.backend = MQCAP_BACKEND_XDP;
 	else if (backend && !strcmp(backend, "packet"))

@@ -69,6 +69,28 @@ grep -q '^mqcap_received_packets_total{.*} 750$' "$d/p.prom" || tb_fail "pcap ru
 grep -q '^mqcap_filtered_packets_total{.*} 250$' "$d/p.prom" || tb_fail "pcap run: expected 250 filtered"
 tb_log "pcap: 750 received, 250 filtered, as the summary says"
 
+# 2b. mqdump: its write drops are stage="write" (a disk that fills up), equal to its summary's
+if [ -x "$MQCAP_BUILD/tools/mqdump/mqdump" ]; then
+	m="$d/full"
+	mkdir "$m" && mount -t tmpfs -o size=32k mqm-full "$m" || tb_fail "cannot mount a tmpfs"
+	tb_on_exit "umount $m"
+	rc=0
+	"$MQCAP_BUILD/tools/mqdump/mqdump" -i "pcap:$pcap" -w "$m/x.pcapng" --json --metrics-file "$d/dump.prom" \
+		>"$d/dump.json" 2>"$d/dump.err" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q 'No space left' "$d/dump.err" || tb_fail "mqdump on a full disk: rc $rc, $(cat "$d/dump.err")"
+	promtool check metrics <"$d/dump.prom" || tb_fail "promtool rejects mqdump's metrics"
+	read -r cap wd < <(python3 -c '
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]["total"]
+print(s["captured"], s["write_drops"])' "$d/dump.json")
+	got_wd=$(awk '/^mqcap_dropped_packets_total\{.*stage="write"\}/ {s += $2} END {print s + 0}' "$d/dump.prom")
+	got_rx=$(awk '/^mqcap_received_packets_total\{/ {s += $2} END {print s + 0}' "$d/dump.prom")
+	[ "$wd" -gt 0 ] && [ "$got_wd" = "$wd" ] && [ "$got_rx" = "$cap" ] ||
+		tb_fail "mqdump: metrics say received $got_rx, write drops $got_wd; summary captured $cap, write drops $wd"
+	umount "$m"
+	tb_log "mqdump on a full disk: stage=\"write\" $got_wd = the summary's write drops, received $got_rx"
+fi
+
 # 3. bad input: refused before anything is captured, nothing left attached
 bad() {  # EXPECTED-MESSAGE ARGS...
 	local want="$1" rc=0; shift

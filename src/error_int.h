@@ -13,12 +13,13 @@ struct mqcap__err {
 };
 
 /* Format a message into e and return -err (err is a positive errno), so callers write
- * `return mqcap__err_set(e, EINVAL, "bad queue %u", q);`. */
+ * `return mqcap__err_set(e, EINVAL, "bad queue %u", q);`. An err of 0 (errno not set by a
+ * call that failed) gives -EIO: an error path never returns success. */
 int mqcap__err_set(struct mqcap__err *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* For calls without a handle (constructors, napi.h, topo.h): format this thread's
- * mqcap_last_error(), set errno = err, and return -err. */
+ * mqcap_last_error(), set errno = err (EIO for 0), and return -errno. */
 int mqcap__last_error_fmt(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Store a message as this thread's mqcap_last_error(). */

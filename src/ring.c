@@ -4,6 +4,7 @@
 #include <linux/membarrier.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -27,10 +28,13 @@ static int membarrier_register(void)
 	return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 }
 
-static void full_barrier(const struct mqcap_ring_spsc *r)
+/* False when the barrier did not happen: membarrier failed although registration had
+ * worked (a seccomp filter that allows one command and not the other, say). */
+static bool full_barrier(const struct mqcap_ring_spsc *r)
 {
-	if (!(r->flags & MQCAP__RING_F_FENCE))
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	if (r->flags & MQCAP__RING_F_FENCE)
+		return true;
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
 struct mqcap_ring_spsc *mqcap_ring_spsc_create(uint32_t count, uint32_t esize,
@@ -184,7 +188,12 @@ int mqcap_ring_spsc_prepare_wait(struct mqcap_ring_spsc *r)
 	atomic_store_explicit(&r->wait.state, r->cons_own.epoch, memory_order_seq_cst);
 	/* Store-load barrier of the Dekker pair (the producer's side is
 	 * mqcap__ring_spsc_wait_armed): membarrier makes it cost the producer nothing. */
-	full_barrier(r);
+	/* Without the barrier the producer may not see our state and never wake us: do not
+	 * sleep, look again (the caller polls instead of sleeping; correct, only costlier). */
+	if (!full_barrier(r)) {
+		mqcap_ring_spsc_finish_wait(r);
+		return -EAGAIN;
+	}
 	/* A2 again (pairs with R1), seq_cst for the F_FENCE form. */
 	tail = atomic_load_explicit(&r->prod.tail, memory_order_seq_cst);
 	if (tail != head) {

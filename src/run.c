@@ -366,7 +366,7 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	int rc;
 
 	if (!r) {
-		errno = ENOMEM;
+		mqcap__last_error_fmt(ENOMEM, "run: out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);

@@ -65,18 +65,19 @@
 #endif
 
 #define PEEK_BATCH 64
-#define LINK_CHECK_NS 10000000ull  /* look at link events at most every 10 ms when idle */
+#define LINK_CHECK_NS 10000000ull  /* look at link events every 10 ms while packets flow */
 
 struct afxdp {
 	struct mqcap__xsk *x;
 	struct mqcap__filter filter;
 	uint32_t snaplen;
 	uint64_t received, bytes, filtered;
-	/* Link watch (cold: only when the RX ring is empty). */
+	/* Link watch (cold: when idle, or every LINK_CHECK_NS). */
 	int nl_fd;                 /* rtnetlink, RTMGRP_LINK, our device only, non-blocking */
 	int ep_fd;                 /* r->fd: the XSK socket + nl_fd; -1 with busy polling */
 	uint64_t next_link_check;  /* CLOCK_MONOTONIC_COARSE ns */
-	bool link_down;            /* reported -ENETDOWN, waiting for the link to come back */
+	bool link_down;            /* seen down, waiting for the link to come back */
+	bool ev_down, ev_up;       /* seen and not reported yet (link_report) */
 	bool gone;                 /* the device was unregistered */
 	int napi_cpu;              /* CPU the queue's poller was pinned to at open; -1 none */
 	/* Setup objects. */
@@ -195,12 +196,13 @@ static void napi_repin(const struct mqcap__reader *r, int cpu)
 		mqcap_napi_pin(&t, cpu);
 }
 
-/* Drain link events for our device. Returns -ENETDOWN once when it went down, -ENODEV when
- * it is gone, 0 otherwise; messages in e. */
-static int link_check(struct mqcap__reader *r, struct afxdp *a, struct mqcap__err *e)
+/* Drain link events for our device into the state: a->gone, a->link_down, and the events
+ * still to report (a->ev_down, a->ev_up). When the link came up, pin the new poller at once,
+ * whether or not the report can be delivered yet: traffic may already flow through it. */
+static void link_poll(struct mqcap__reader *r, struct afxdp *a)
 {
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	bool went_down = false, came_up = false;
+	bool came_up = false;
 	ssize_t n;
 
 	while ((n = recv(a->nl_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
@@ -219,25 +221,33 @@ static int link_check(struct mqcap__reader *r, struct afxdp *a, struct mqcap__er
 			up = (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_LOWER_UP);
 			if (!up && !a->link_down) {
 				a->link_down = true;
-				went_down = true;
+				a->ev_down = true;
 			} else if (up && a->link_down) {
 				a->link_down = false;
+				a->ev_up = true;
 				came_up = true;
 			}
 		}
 	}
+	if (came_up && a->napi_cpu >= 0)
+		napi_repin(r, a->napi_cpu);
+}
+
+/* Report what link_poll() found, once: -ENETDOWN when the link went down, -ENODEV when the
+ * device is gone, 0 otherwise; messages in e. */
+static int link_report(struct mqcap__reader *r, struct afxdp *a, struct mqcap__err *e)
+{
+	bool down = a->ev_down, up = a->ev_up;
+
 	if (a->gone)
 		return mqcap__err_set(e, ENODEV, "%s disappeared: the capture of queue %u ended",
 				      r->dev_name, r->queue);
-	if (came_up) {
-		if (a->napi_cpu >= 0)
-			napi_repin(r, a->napi_cpu);
-	}
-	if (went_down && came_up)
+	a->ev_down = a->ev_up = false;
+	if (down && up)
 		return mqcap__err_set(e, ENETDOWN,
 				      "%s went down and came back up; the capture of queue %u "
 				      "resumed", r->dev_name, r->queue);
-	if (went_down)
+	if (down)
 		return mqcap__err_set(e, ENETDOWN,
 				      "%s went down; the capture of queue %u resumes when it is "
 				      "up again", r->dev_name, r->queue);
@@ -367,12 +377,12 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 {
 	struct afxdp *a = r->priv;
 	const bool filter = mqcap__filter_active(&a->filter);
-	uint64_t burst_real = 0, boot_to_real = 0;
+	uint64_t burst_real = 0, boot_to_real = 0, now;
 	unsigned n = 0;
 
-	if (a->gone)
-		return mqcap__err_set(e, ENODEV, "%s disappeared: the capture of queue %u ended",
-				      r->dev_name, r->queue);
+	/* A link event found while packets flowed is reported now, after that burst. */
+	if (a->gone || a->ev_down)
+		return link_report(r, a, e);
 	while (n < max) {
 		struct mqcap__xsk_frame f[PEEK_BATCH];
 		uint32_t want = max - n < PEEK_BATCH ? max - n : PEEK_BATCH;
@@ -411,18 +421,28 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 			break;
 	}
 	a->received += n;
-	if (n)
+	now = clock_ns(CLOCK_MONOTONIC_COARSE); /* vDSO, no syscall */
+	if (n) {
+		/* Under continuous traffic the RX ring is never empty: look at link events on a
+		 * timer too, so a flap is seen and the new poller pinned while packets flow. The
+		 * report waits for the next call, after the packets of this burst. */
+		if (now >= a->next_link_check) {
+			a->next_link_check = now + LINK_CHECK_NS;
+			link_poll(r, a);
+		}
 		return (int)n;
+	}
 
 	/* Idle: nothing was in the RX ring. */
 	mqcap__xsk_kick(a->x);
-	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE);
-
-	if (now >= a->next_link_check) {
+	/* With the epoll fd, an idle call may be the wakeup for a link event: drain it now, or
+	 * the fd stays readable and the caller's epoll spins. With busy polling the caller
+	 * spins anyway and the netlink socket is not in its epoll: the timer is enough. */
+	if (a->ep_fd >= 0 || now >= a->next_link_check) {
 		a->next_link_check = now + LINK_CHECK_NS;
-		return link_check(r, a, e);
+		link_poll(r, a);
 	}
-	return 0;
+	return link_report(r, a, e);
 }
 
 static void afxdp_release(struct mqcap__reader *r)

@@ -48,6 +48,7 @@ static int pcs_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcapsrc *s;
+	FILE *fp;
 	int err, dlt;
 
 	s = calloc(1, sizeof(*s));
@@ -56,14 +57,19 @@ static int pcs_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 	r->priv = s;
 	r->fd = -1;             /* a file is always ready */
 	s->snaplen = o->snaplen;   /* capture.c gives the default */
-	s->p = pcap_open_offline_with_tstamp_precision(r->path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	/* We open the file ourselves: fopen() says why it fails as an errno (ENOENT, EACCES,
+	 * EISDIR...), where libpcap's open gives only text. What libpcap then rejects is the
+	 * content: EINVAL, with libpcap's words ("unknown file format", "truncated dump file"). */
+	fp = fopen(r->path, "rbe");
+	if (!fp) {
+		err = errno;
+		err = mqcap__err_set(e, err, "pcap:%s: %s", r->path, strerror(err));
+		goto fail;
+	}
+	s->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!s->p) {
-		/* libpcap says why: "No such file or directory", "unknown file format", ... */
+		fclose(fp); /* libpcap closes it only once it owns it */
 		err = mqcap__err_set(e, EINVAL, "pcap:%s: %s", r->path, errbuf);
-		if (strstr(errbuf, "No such file"))
-			err = -ENOENT;
-		else if (strstr(errbuf, "ermission denied"))
-			err = -EACCES;
 		goto fail;
 	}
 	dlt = pcap_datalink(s->p);

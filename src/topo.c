@@ -93,7 +93,7 @@ mqcap_topo_t *mqcap_topo_open(const char *xml_path)
 	int err;
 
 	if (!t) {
-		errno = ENOMEM;
+		mqcap__last_error_fmt(ENOMEM, "topology: out of memory");
 		return NULL;
 	}
 	if (hwloc_topology_init(&t->h) < 0) {

@@ -5,7 +5,9 @@
  * Both libraries print warnings to stderr by default, and the library never prints. Their
  * print hooks are process-wide, so mqcap installs its own once, on the first AF_XDP open:
  * each thread keeps the last warning, which the AF_XDP backend puts into its error messages
- * (for example the verifier's reason when the program does not load). An application that
+ * (for example the verifier's reason when the program does not load). A hook the
+ * application installed before that still gets every message: ours passes them on (the
+ * libraries' own default printers are recognised and not chained). An application that
  * installs its own hooks afterwards gets the messages instead, and mqcap's errors are then
  * shorter but still correct.
  */

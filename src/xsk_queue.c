@@ -11,6 +11,7 @@
 #include <xdp/xsk.h>
 
 #include "xdp_log_int.h"
+#include "xsk_fill_int.h"
 #include "xdp_redirect.h"
 #include "xsk_queue_int.h"
 
@@ -29,6 +30,7 @@ struct mqcap__xsk {
 	uint32_t held;          /* RX descriptors peeked and not yet released */
 	uint32_t held_idx;      /* RX ring index of the first of them */
 	uint64_t frame_mask;    /* ~(frame size - 1): a descriptor's frame base */
+	struct mqcap__fill_stash stash; /* frames due back to the fill ring that did not fit */
 	bool busy_poll;
 	int fd;
 	/* Cold. */
@@ -53,13 +55,46 @@ static uint32_t pow2_at_least(uint32_t v)
 	return p;
 }
 
+int mqcap__fill_stash_init(struct mqcap__fill_stash *s, uint32_t frames)
+{
+	s->addr = calloc(frames, sizeof(*s->addr));
+	if (!s->addr)
+		return -ENOMEM;
+	s->mask = frames - 1;
+	s->head = s->tail = 0;
+	return 0;
+}
+
+void mqcap__fill_stash_free(struct mqcap__fill_stash *s)
+{
+	free(s->addr);
+	s->addr = NULL;
+}
+
+uint32_t mqcap__fill_flush(struct xsk_ring_prod *fill, struct mqcap__fill_stash *s)
+{
+	uint32_t want = mqcap__fill_stash_count(s), idx = 0, n;
+
+	if (!want)
+		return 0;
+	/* Short of room is normal (see xsk_fill_int.h): take what fits, keep the rest. */
+	n = xsk_prod_nb_free(fill, want);
+	if (n > want)
+		n = want;
+	if (!n || xsk_ring_prod__reserve(fill, n, &idx) != n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(fill, idx + i) = s->addr[(s->head + i) & s->mask];
+	xsk_ring_prod__submit(fill, n);
+	s->head += n;
+	return n;
+}
+
 static void fill_all(struct mqcap__xsk *x)
 {
-	uint32_t idx = 0, n = xsk_ring_prod__reserve(&x->fill, x->frames, &idx);
-
-	for (uint32_t i = 0; i < n; i++)
-		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = (uint64_t)i * x->frame_size;
-	xsk_ring_prod__submit(&x->fill, n);
+	for (uint32_t i = 0; i < x->frames; i++)
+		mqcap__fill_stash_put(&x->stash, (uint64_t)i * x->frame_size);
+	mqcap__fill_flush(&x->fill, &x->stash);
 }
 
 static int set_busy_poll(struct mqcap__xsk *x, uint32_t budget, struct mqcap__err *e)
@@ -99,18 +134,24 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 	x->frame_size = XSK_UMEM__DEFAULT_FRAME_SIZE;
 	x->frame_mask = ~(uint64_t)(x->frame_size - 1);
 	x->area_len = (uint64_t)x->frames * x->frame_size;
+	if (mqcap__fill_stash_init(&x->stash, x->frames)) {
+		free(x);
+		return mqcap__err_set(e, ENOMEM, "out of memory");
+	}
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (x->area == MAP_FAILED) {
 		unsigned long long mib = x->area_len >> 20;
 		int merr = errno;
 
+		mqcap__fill_stash_free(&x->stash);
 		free(x);
 		return mqcap__err_set(e, ENOMEM, "%s@%u: cannot map a %llu MiB UMEM: %s", dev,
 				      queue, mib, strerror(merr));
 	}
 
-	/* Fill and RX rings as large as the UMEM: every frame fits in either (see header). */
+	/* Fill and RX rings as large as the UMEM: every frame has a slot in either; the fill
+	 * ring can still look full for a moment (xsk_fill_int.h). */
 	ucfg.fill_size = x->frames;
 	ucfg.comp_size = 64;
 	ucfg.frame_size = x->frame_size;
@@ -186,12 +227,10 @@ uint32_t mqcap__xsk_peek(struct mqcap__xsk *x, struct mqcap__xsk_frame *out, uin
 
 void mqcap__xsk_release(struct mqcap__xsk *x)
 {
-	uint32_t idx = 0, n = x->held;
+	uint32_t n = x->held;
 
 	if (!n)
 		return;
-	/* Always succeeds in full: the fill ring has room for every frame (see header). */
-	xsk_ring_prod__reserve(&x->fill, n, &idx);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, x->held_idx + i);
 		uint64_t base = d->addr & x->frame_mask;
@@ -200,18 +239,23 @@ void mqcap__xsk_release(struct mqcap__xsk *x)
 		 * its stale magic must not pass for a fresh timestamp. */
 		if (d->addr - base >= sizeof(struct mqcap_xdp_meta))
 			memset(x->area + d->addr - sizeof(uint32_t), 0, sizeof(uint32_t));
-		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = base;
+		mqcap__fill_stash_put(&x->stash, base);
 	}
-	xsk_ring_prod__submit(&x->fill, n);
 	/* The descriptors were read above, so their slots may go back to the kernel now. */
 	xsk_ring_cons__release(&x->rx, n);
 	x->held = 0;
+	/* The fill ring may not have room for all of them yet (xsk_fill_int.h): what does not
+	 * fit goes on the next release, or the next kick when the queue is idle. */
+	mqcap__fill_flush(&x->fill, &x->stash);
 	if (xsk_ring_prod__needs_wakeup(&x->fill))
 		recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
 void mqcap__xsk_kick(struct mqcap__xsk *x)
 {
+	/* Frames left over from a short fill ring: an idle queue may be idle because the
+	 * kernel has no frame to write into. */
+	mqcap__fill_flush(&x->fill, &x->stash);
 	if (x->busy_poll || xsk_ring_prod__needs_wakeup(&x->fill))
 		recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
@@ -246,5 +290,6 @@ void mqcap__xsk_close(struct mqcap__xsk *x)
 		xsk_umem__delete(x->umem);
 	if (x->area)
 		munmap(x->area, x->area_len);
+	mqcap__fill_stash_free(&x->stash);
 	free(x);
 }

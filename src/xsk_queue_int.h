@@ -3,9 +3,10 @@
  * xsk_queue_int.h - one AF_XDP socket bound to one RX queue, with its own UMEM.
  *
  * Every UMEM frame is always in exactly one place: the fill ring (the kernel may write a
- * packet into it), the RX ring (a packet waits), or held by the reader (peeked and handed
- * to the user as a view). Fill and RX rings are as large as the UMEM, so giving frames back
- * never has to wait for room. One socket, one thread: nothing here takes a lock.
+ * packet into it), the RX ring (a packet waits), held by the reader (peeked and handed to
+ * the user as a view), or stashed on its way back to the fill ring when the kernel has not
+ * released the fill ring's slots yet (xsk_fill_int.h says why that happens although the
+ * fill ring is as large as the UMEM). One socket, one thread: nothing here takes a lock.
  *
  * The socket is opaque so that users of this header do not see libxdp's headers (whose
  * <linux/bpf.h> clashes with libpcap's <pcap/bpf.h> in the same file).
@@ -45,11 +46,13 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
  * the kernel) until mqcap__xsk_release(). */
 uint32_t mqcap__xsk_peek(struct mqcap__xsk *x, struct mqcap__xsk_frame *out, uint32_t max);
 
-/* Give every held frame back to the fill ring and free their RX slots. */
+/* Free the RX slots of every held frame and give the frames back to the fill ring, now or,
+ * for those the ring has no room for yet, on a later release or kick. */
 void mqcap__xsk_release(struct mqcap__xsk *x);
 
-/* Nothing to read: let the kernel run the queue's NAPI now when it asked for a wakeup, or
- * on every call with busy polling (the syscall is what busy-polls). */
+/* Nothing to read: give the fill ring the frames still due to it, and let the kernel run the
+ * queue's NAPI now when it asked for a wakeup, or on every call with busy polling (the
+ * syscall is what busy-polls). */
 void mqcap__xsk_kick(struct mqcap__xsk *x);
 
 /* The socket's XDP_STATISTICS. Returns 0 or -errno. */

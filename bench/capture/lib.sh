@@ -24,6 +24,11 @@ run_tool() {
 	local kind="$1" rate="$2" o="$3" pid off0 arr0 off1 arr1 c0 c1 t0 t1 pcpu=0 cap=0 sdrop=0
 	local sargs=(-i "$TX_DEV" -m qdisc --paper -d "$SECS" -g "$GEN_CPU" --dst-mac "$RX_MAC")
 	[ "$rate" != max ] && sargs+=(-r "$rate")
+	# The offered count covers the tool's whole life, as its captured count does: read from
+	# just before the tool starts to just after it stopped. (Read around mqsend only, the
+	# frames the sender's stack sent while the tool was already capturing, ARP and IPv6
+	# neighbour discovery, were captured but not offered: a loss of -0.00%.)
+	off0=$(tx_offered); arr0=$(rx_arrived)
 	case "$kind" in
 	mq-xdp|mq-packet|mq-auto1|mq-2q|mq-placed|mq-placed-nobatch)
 		local b=auto g=$CAP_CPU n=1 extra=()
@@ -61,17 +66,17 @@ run_tool() {
 		sleep 0.1
 	done
 	sleep 1
-	off0=$(tx_offered); arr0=$(rx_arrived); read -r c0 t0 < <(cpu_busy)
+	read -r c0 t0 < <(cpu_busy)
 	[ -n "$pid" ] && pcpu=$(proc_cpu "$pid")
 	ip netns exec "$TX_NS" "$MQSEND" "${sargs[@]}" >"$o.send" 2>&1 || true
 	read -r c1 t1 < <(cpu_busy)
 	[ -n "$pid" ] && pcpu=$(( $(proc_cpu "$pid") - pcpu ))
 	sleep 0.5
-	off1=$(tx_offered); arr1=$(rx_arrived)
 	if [ -n "$pid" ]; then
 		[ "$kind" = lockshare ] || kill -INT "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
+	off1=$(tx_offered); arr1=$(rx_arrived)
 	case "$kind" in
 	mq-*) read -r cap sdrop < <(python3 -c '
 import json, sys

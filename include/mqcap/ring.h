@@ -554,8 +554,9 @@ MQCAP_RING_INLINE uint32_t mqcap_ring_spsc_dequeue(struct mqcap_ring_spsc *r, vo
 /*
  * Arm the wake-up: from now the producer will write the fd when the watermarks are reached.
  * Returns 0 when armed (the ring was empty after arming), -EAGAIN when items are already
- * waiting (then nothing stays armed: do not sleep, and do not call finish_wait), -EINVAL
- * without MQCAP_RING_F_WAKE. Costs a membarrier(2) system call. Consumer only.
+ * waiting, or when the membarrier(2) call failed so that a wake-up could be missed (then
+ * nothing stays armed: do not sleep, and do not call finish_wait), -EINVAL without
+ * MQCAP_RING_F_WAKE. Costs a membarrier(2) system call. Consumer only.
  */
 int mqcap_ring_spsc_prepare_wait(struct mqcap_ring_spsc *r);
 

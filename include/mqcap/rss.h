@@ -25,22 +25,9 @@
 #ifndef MQCAP_RSS_H
 #define MQCAP_RSS_H
 
-#if defined(__bpf__)
-/* BPF objects include no libc header: with -target bpf, glibc's headers look for the 32-bit
- * stubs (gnu/stubs-32.h) that only a multilib install has. The kernel's uapi types carry the
- * same widths; tests/build/bpf_no_libc checks that no BPF object pulls in libc again. */
-#include <linux/types.h>
-typedef __u8 uint8_t;
-typedef __u16 uint16_t;
-typedef __u32 uint32_t;
-typedef __u64 uint64_t;
-typedef _Bool bool;
-#define true 1
-#define false 0
-#else
-#include <stdbool.h>
-#include <stdint.h>
-#endif
+/* frame.h brings the integer types, also under __bpf__ where no libc header may be included
+ * (tests/build/bpf_no_libc checks that). */
+#include "mqcap/frame.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -174,67 +161,48 @@ static inline uint16_t mqcap_rss_queue(const uint16_t *table, uint32_t hash)
 }
 
 /*
- * Parse an Ethernet frame [data, end) and build its hash input into in
- * (MQCAP_RSS_INPUT_MAX bytes), exactly as the testbed's RSS program does: up to two VLAN
- * tags (0x8100, 0x88a8; QinQ) are skipped, IPv4 (with options) and IPv6 headers are read,
- * TCP/UDP ports are added when the packet is not a fragment. Tags the kernel keeps out of
- * the frame (skb->vlan_tci) are invisible here and need no skipping.
- * Returns the input length (8, 12, 32 or 36), 0 for a frame that is not IP (queue 0), or
- * -1 when the frame ends inside a header it needs (the BPF program then pulls more of the
- * packet into the linear area and retries; user space treats it as not hashable: queue 0).
+ * Parse an Ethernet frame [data, end) with mqcap_frame_parse() (frame.h) and build its hash
+ * input into in (MQCAP_RSS_INPUT_MAX bytes), exactly as the testbed's RSS program does: up
+ * to two VLAN tags (0x8100, 0x88a8; QinQ) are skipped, IPv4 (with options) and IPv6 headers
+ * are read, TCP/UDP ports are added when the packet is not a fragment and, for IPv6, no
+ * extension header comes first. Tags the kernel keeps out of the frame (skb->vlan_tci) are
+ * invisible here and need no skipping.
+ * Returns the input length (8, 12, 32 or 36), 0 for a frame that is not hashed (not IP, or
+ * an invalid IP header: queue 0), or -1 when the frame ends inside a header it needs (the
+ * BPF program then pulls more of the packet into the linear area and retries; user space
+ * treats it as not hashable: queue 0).
  */
 static inline int mqcap_rss_input_frame(const uint8_t *data, const uint8_t *end, uint8_t *in)
 {
-	const uint8_t *p = data + 12;
-	uint16_t proto;
-	uint8_t l4;
-	int n, i;
+	struct mqcap_frame f;
+	const uint8_t *l3;
+	int n;
 
-	if (p + 2 > end)
-		return -1;
-	proto = (uint16_t)(p[0] << 8 | p[1]);
-	p += 2;
-	for (i = 0; i < 2; i++) {
-		if (proto != 0x8100 && proto != 0x88a8)
-			break;
-		if (p + 4 > end)
+	mqcap_frame_parse(data, end, &f);
+	if (!f.ip_version)
+		return f.truncated ? -1 : 0;
+	/* The offsets come back as scalars: the pointer is checked against end again, so that
+	 * the BPF verifier (and any reader) sees every read bounded. */
+	l3 = data + f.l3_off;
+	if (f.ip_version == 4) {
+		if (l3 + 20 > end)
 			return -1;
-		proto = (uint16_t)(p[2] << 8 | p[3]);
-		p += 4;
-	}
-	if (proto == 0x0800) {
-		unsigned ihl;
-
-		if (p + 20 > end)
-			return -1;
-		if ((p[0] >> 4) != 4)
-			return 0;
-		ihl = (p[0] & 0x0fu) * 4u;
-		if (ihl < 20)
-			return 0;
-		l4 = p[9];
-		n = (int)mqcap_rss_input_ipv4(in, p + 12, p + 16);
-		/* MF flag or a fragment offset: the ports are not in every fragment. */
-		if ((p[6] & 0x3f) || p[7])
-			return n;
-		p += ihl;
-	} else if (proto == 0x86dd) {
-		if (p + 40 > end)
-			return -1;
-		if ((p[0] >> 4) != 6)
-			return 0;
-		l4 = p[6];
-		n = (int)mqcap_rss_input_ipv6(in, p + 8, p + 24);
-		p += 40;
+		n = (int)mqcap_rss_input_ipv4(in, l3 + 12, l3 + 16);
 	} else {
-		return 0;
+		if (l3 + 40 > end)
+			return -1;
+		n = (int)mqcap_rss_input_ipv6(in, l3 + 8, l3 + 24);
 	}
-	if (l4 != 6 && l4 != 17)
+	/* Ports only where every packet of the flow has them at a fixed place. */
+	if ((f.l4_proto != 6 && f.l4_proto != 17) ||
+	    (f.flags & (MQCAP_FRAME_F_FRAG | MQCAP_FRAME_F_IP6_EXT)))
 		return n;
-	if (p + 4 > end)
-		return -1;
-	for (i = 0; i < 4; i++)
-		in[n + i] = p[i];
+	if (!(f.flags & MQCAP_FRAME_F_PORTS))
+		return -1; /* the frame ends before the ports */
+	in[n] = (uint8_t)(f.sport >> 8);
+	in[n + 1] = (uint8_t)f.sport;
+	in[n + 2] = (uint8_t)(f.dport >> 8);
+	in[n + 3] = (uint8_t)f.dport;
 	return n + 4;
 }
 

@@ -2,7 +2,7 @@
 /*
  * replay_main.c - the driver that makes each libFuzzer target a regression test under gcc:
  * every file of the corpus directory (argv[1]) runs through LLVMFuzzerTestOneInput(), then
- * MUTATIONS deterministic mutations of them (bit flips, byte changes, cuts, inserts,
+ * MUTATIONS (or argv[2]) deterministic mutations of them (bit flips, byte changes, cuts, inserts,
  * splices), so the sanitizers see more than the stored inputs on every `make check`.
  * `make fuzz` links the same targets with libFuzzer instead (scripts/fuzz).
  */
@@ -79,19 +79,34 @@ static size_t mutate(uint8_t *buf, size_t len, const uint8_t *other, size_t olen
 	return len;
 }
 
+/* MQCAP_FUZZ_SAVE=FILE: each mutated input is written there before it runs, so after a
+ * crash FILE holds the reproducer (for libFuzzer's own runs, see scripts/fuzz). */
+static void save_input(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f) {
+		fwrite(buf, 1, len, f);
+		fclose(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t *files[MAX_FILES];
 	static size_t lens[MAX_FILES];
 	static uint8_t buf[INPUT_MAX];
-	unsigned n = 0;
+	unsigned n = 0, mutations = MUTATIONS;
+	const char *save = getenv("MQCAP_FUZZ_SAVE");
 	struct dirent *de;
 	DIR *d;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: %s CORPUS_DIR [MUTATIONS]\n", argv[0]);
 		return 2;
 	}
+	if (argc == 3)
+		mutations = (unsigned)strtoul(argv[2], NULL, 10);
 	d = opendir(argv[1]);
 	if (!d) {
 		printf("SKIP: corpus %s not found\n", argv[1]);
@@ -120,15 +135,17 @@ int main(int argc, char **argv)
 		printf("SKIP: corpus %s is empty\n", argv[1]);
 		return 77;
 	}
-	for (unsigned i = 0; i < MUTATIONS; i++) {
+	for (unsigned i = 0; i < mutations; i++) {
 		unsigned a = (unsigned)(next() % n), b = (unsigned)(next() % n);
 		size_t len;
 
 		memcpy(buf, files[a], lens[a]);
 		len = mutate(buf, lens[a], files[b], lens[b]);
+		if (save)
+			save_input(save, buf, len);
 		LLVMFuzzerTestOneInput(buf, len);
 	}
-	printf("%u corpus files and %d mutations ran clean\n", n, MUTATIONS);
+	printf("%u corpus files and %u mutations ran clean\n", n, mutations);
 	for (unsigned i = 0; i < n; i++)
 		free(files[i]);
 	return 0;

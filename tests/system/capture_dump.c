@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mqcap/frame.h"
 #include "mqcap/mqcap.h"
 #include "mqcap/rss.h"
 
@@ -98,59 +99,40 @@ static const char *errno_name(int e)
 	return n ? n : "other";
 }
 
-/* Describe the frame: VLAN ids, protocol, addresses and ports. */
+/* Describe the frame: VLAN ids, protocol, addresses and ports (frame.h's parser). */
 static void describe(const uint8_t *p, uint32_t n, char *out, size_t len)
 {
 	char vlan[32] = "-", src[INET6_ADDRSTRLEN] = "-", dst[INET6_ADDRSTRLEN] = "-";
 	char sport[8] = "-", dport[8] = "-";
 	const char *proto = "other";
-	uint32_t off = 12;
-	uint16_t et;
-	uint8_t l4 = 0;
-	int nv = 0;
+	struct mqcap_frame f;
 
-	if (n < 14) {
+	if (mqcap_frame_parse(p, p + n, &f) == MQCAP_FRAME_NONE && !f.vlans) {
 		snprintf(out, len, "vlan=- proto=short src=- sport=- dst=- dport=-");
 		return;
 	}
-	et = (uint16_t)(p[off] << 8 | p[off + 1]);
-	while ((et == 0x8100 || et == 0x88a8) && off + 6 <= n) {
-		unsigned id = (unsigned)((p[off + 2] << 8 | p[off + 3]) & 0xfff);
+	if (f.vlans == 1)
+		snprintf(vlan, sizeof(vlan), "%u", f.vlan_tci[0] & 0xfffu);
+	else if (f.vlans == 2)
+		snprintf(vlan, sizeof(vlan), "%u.%u", f.vlan_tci[0] & 0xfffu, f.vlan_tci[1] & 0xfffu);
+	if (f.ip_version) {
+		int af = f.ip_version == 4 ? AF_INET : AF_INET6;
 
-		snprintf(vlan + (nv ? strlen(vlan) : 0), sizeof(vlan) - (nv ? strlen(vlan) : 0),
-			 nv ? ".%u" : "%u", id);
-		nv++;
-		off += 4;
-		et = (uint16_t)(p[off] << 8 | p[off + 1]);
-	}
-	off += 2;
-	if (et == 0x0800 && off + 20 <= n) {
-		uint32_t ihl = (uint32_t)(p[off] & 15) * 4;
-
-		proto = "ipv4";
-		inet_ntop(AF_INET, p + off + 12, src, sizeof(src));
-		inet_ntop(AF_INET, p + off + 16, dst, sizeof(dst));
-		l4 = p[off + 9];
-		off += ihl;
-	} else if (et == 0x86dd && off + 40 <= n) {
-		proto = "ipv6";
-		inet_ntop(AF_INET6, p + off + 8, src, sizeof(src));
-		inet_ntop(AF_INET6, p + off + 24, dst, sizeof(dst));
-		l4 = p[off + 6];
-		off += 40;
-	} else if (et == 0x0806) {
-		proto = "arp";
-	}
-	if (l4 == 6 || l4 == 17) {
-		proto = l4 == 6 ? "tcp" : "udp";
-		if (off + 4 <= n) {
-			snprintf(sport, sizeof(sport), "%u", (unsigned)(p[off] << 8 | p[off + 1]));
-			snprintf(dport, sizeof(dport), "%u", (unsigned)(p[off + 2] << 8 | p[off + 3]));
+		proto = f.ip_version == 4 ? "ipv4" : "ipv6";
+		inet_ntop(af, mqcap_frame_saddr(p, &f), src, sizeof(src));
+		inet_ntop(af, mqcap_frame_daddr(p, &f), dst, sizeof(dst));
+		if (f.l4_proto == 6 || f.l4_proto == 17)
+			proto = f.l4_proto == 6 ? "tcp" : "udp";
+		else if (f.l4_proto == 1)
+			proto = "icmp";
+		else if (f.l4_proto == 58)
+			proto = "icmp6";
+		if (f.flags & MQCAP_FRAME_F_PORTS) {
+			snprintf(sport, sizeof(sport), "%u", f.sport);
+			snprintf(dport, sizeof(dport), "%u", f.dport);
 		}
-	} else if (l4 == 1) {
-		proto = "icmp";
-	} else if (l4 == 58) {
-		proto = "icmp6";
+	} else if (f.ethertype == 0x0806) {
+		proto = "arp";
 	}
 	snprintf(out, len, "vlan=%s proto=%s src=%s sport=%s dst=%s dport=%s", vlan, proto, src,
 		 sport, dst, dport);

@@ -4,7 +4,7 @@
 #   - the pollers (napi/DEV-ID threads, one per RX queue) are pinned, and read back;
 #   - the device goes down and up while frames flow: the capture reports -ENETDOWN and
 #     keeps going (documented in src/source_afxdp.c), receives frames after the flap, and
-#     pins the new pollers (new PIDs) to the CPUs the old ones had;
+#     pins the new pollers (new PIDs) to the CPUs the old ones had, while frames still flow;
 #   - the counters add up: frames that reached each queue's XDP program = received +
 #     every kind of drop, and frames mqsend got out = received mqsend frames + drops.
 #   - a capture that cannot keep up (a tiny UMEM, reading late) counts what it lost, by cause;
@@ -67,6 +67,12 @@ sleep 1
 ip netns exec "$RX_NS" ip link set "$RX_DEV" down
 sleep 0.5
 ip netns exec "$RX_NS" ip link set "$RX_DEV" up
+# The new pollers are pinned while the traffic still flows (issue 11, item 4: link events
+# were read only when the RX ring was empty, so under load the flap went unseen).
+sleep 0.5
+kill -0 $send_pid 2>/dev/null || tb_fail "the traffic ended before the check: too slow a machine?"
+[ "$(pollers | cut -d' ' -f1 | tr '\n' ' ')" != "$old_pids" ] || tb_fail "no new pollers after the flap"
+check_pins "0.5 s after the flap, traffic flowing"
 wait $send_pid || tb_fail "mqsend failed: $(cat "$TMPD/send.json")"
 sleep 1
 after=$(tb_rx_queue_packets)

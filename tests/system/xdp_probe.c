@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mqcap/frame.h"
 #include "mqcap/mqcap.h"
 #include "mqcap/payload.h"
 #include "mqcap/rss.h"
@@ -79,44 +80,19 @@ static uint64_t now_ns(clockid_t id)
 }
 
 
-/* The L4 payload of an Ethernet frame (VLAN/QinQ, IPv4/IPv6, TCP/UDP); len 0 if none. */
+/* The L4 payload of an Ethernet frame (VLAN/QinQ, IPv4/IPv6, TCP/UDP; frame.h's parser);
+ * NULL and len 0 if none, or if the capture cut the packet short. */
 static const uint8_t *l4_payload(const uint8_t *p, uint32_t caplen, uint32_t *len)
 {
-	uint32_t off = 12, l3, l4, end;
-	uint16_t proto;
-	uint8_t ipproto;
+	struct mqcap_frame f;
 
 	*len = 0;
-	if (caplen < 14)
+	if (mqcap_frame_parse(p, p + caplen, &f) != MQCAP_FRAME_L4 ||
+	    (f.l4_proto != 6 && f.l4_proto != 17) || (f.flags & MQCAP_FRAME_F_CUT) ||
+	    !f.payload_len)
 		return NULL;
-	proto = (uint16_t)(p[12] << 8 | p[13]);
-	off = 14;
-	while ((proto == 0x8100 || proto == 0x88a8) && off + 4 <= caplen) {
-		proto = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
-		off += 4;
-	}
-	l3 = off;
-	if (proto == 0x0800 && l3 + 20 <= caplen) {
-		l4 = l3 + (p[l3] & 0x0fu) * 4u;
-		end = l3 + (uint32_t)(p[l3 + 2] << 8 | p[l3 + 3]);
-		ipproto = p[l3 + 9];
-	} else if (proto == 0x86dd && l3 + 40 <= caplen) {
-		l4 = l3 + 40;
-		end = l4 + (uint32_t)(p[l3 + 4] << 8 | p[l3 + 5]);
-		ipproto = p[l3 + 6];
-	} else {
-		return NULL;
-	}
-	if (ipproto == 6 && l4 + 20 <= caplen)
-		l4 += (p[l4 + 12] >> 4) * 4u;
-	else if (ipproto == 17)
-		l4 += 8;
-	else
-		return NULL;
-	if (end > caplen || l4 >= end)
-		return NULL;
-	*len = end - l4;
-	return p + l4;
+	*len = f.payload_len;
+	return p + f.payload_off;
 }
 
 static void add_key(struct worker *w, uint64_t k)

@@ -128,6 +128,11 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(mqcap_last_error(), "filter 'tcp and': "));
 	assert_null(mqcap_open("pcap:" CORPUS_DIR "/no-such-file.pcap", NULL));
 	assert_int_equal(errno, ENOENT);
+	/* The errno comes from the system, not from matching libpcap's words: a file used as
+	 * a directory is ENOTDIR (it was EINVAL, as only two messages were recognised). */
+	assert_null(mqcap_open("pcap:" CORPUS_DIR "/le_usec.pcap/x.pcap", NULL));
+	assert_int_equal(errno, ENOTDIR);
+	assert_non_null(strstr(mqcap_last_error(), "le_usec.pcap/x.pcap"));
 	assert_null(mqcap_open("packet:nosuchdev0", NULL));
 	assert_int_equal(errno, ENODEV);
 	/* backend pcap in the options: a name too long for a path is refused, not cut short */

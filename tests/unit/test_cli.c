@@ -55,6 +55,43 @@ static void test_durations(void **state)
 	assert_int_equal(cli_parse_duration_ms("2m", "-d", &ms), 0);
 	assert_int_equal(ms, 120000);
 	assert_int_equal(cli_parse_duration_ms("3h", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("1.5s", "-d", &ms), 0);
+	assert_int_equal(ms, 1500);
+	/* Issue 11: 1e300 overflowed the conversion (UB, UBSan), nan and inf were accepted.
+	 * Every rejection leaves the value as it was. */
+	ms = 42;
+	assert_int_equal(cli_parse_duration_ms("1e300", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("1e300ms", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("1e12m", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("nan", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("NAN", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("inf", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("infinity", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("-1", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms(" 5", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("+5", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("0x10", "-d", &ms), -1);
+	assert_int_equal(cli_parse_duration_ms("", "-d", &ms), -1);
+	assert_int_equal(ms, 42);
+	assert_int_equal(cli_parse_duration_ms("1e3ms", "-d", &ms), 0); /* decimal exponents stay */
+	assert_int_equal(ms, 1000);
+}
+
+/* Blanks and signs that strtoull()/strtol() would silently take. */
+static void test_no_blanks_or_signs(void **state)
+{
+	uint64_t v = 7;
+	int cpus[4];
+
+	(void)state;
+	assert_int_equal(cli_parse_u64(" 5", "-c", &v), -1);
+	assert_int_equal(cli_parse_u64("+5", "-c", &v), -1);
+	assert_int_equal(v, 7);
+	assert_int_equal(cli_parse_cpu_order("+0", "-g", cpus, 4), -1);
+	assert_int_equal(cli_parse_cpu_order(" 0", "-g", cpus, 4), -1);
+	assert_int_equal(cli_parse_cpu_order("0-+0", "-g", cpus, 4), -1);
+	assert_int_equal(cli_parse_cpu_order("0- 0", "-g", cpus, 4), -1);
+	assert_int_equal(cli_parse_cpu_order("0", "-g", cpus, 4), 1);
 }
 
 static void test_cpulist(void **state)
@@ -85,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_u64_suffixes),
 		cmocka_unit_test(test_u64_range),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_no_blanks_or_signs),
 		cmocka_unit_test(test_cpulist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,10 +176,31 @@ static void test_paper_frame(void **s)
 	free(tmpl);
 }
 
+/* Two full IPv4 ranges are 2^32 x 2^32 flows: the count wrapped to 0 and was accepted
+ * (found by fuzz_mqsend). */
+static void test_flow_count_overflow(void **s)
+{
+	struct mqs_opts o;
+	struct mqs_tmpl *tmpl = NULL;
+	uint32_t n = 7;
+
+	(void)s;
+	opts_init(&o, 0, IPPROTO_UDP, 0);
+	inet_pton(AF_INET, "0.0.0.0", o.src.lo);
+	inet_pton(AF_INET, "255.255.255.255", o.src.hi);
+	memcpy(o.dst.lo, o.src.lo, 16);
+	memcpy(o.dst.hi, o.src.hi, 16);
+	o.sport_hi = o.sport_lo;
+	assert_int_equal(mqs_flows_build(&o, &tmpl, &n), -E2BIG);
+	assert_null(tmpl);
+	assert_int_equal(n, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_tcp),
+		cmocka_unit_test(test_flow_count_overflow),
 		cmocka_unit_test(test_ipv4_udp_vlan_imix),
 		cmocka_unit_test(test_ipv6_tcp_qinq),
 		cmocka_unit_test(test_ipv6_udp),

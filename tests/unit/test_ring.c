@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The SPSC ring on one thread (plus one waker thread): the contract of every function. */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -388,6 +394,47 @@ static void test_wake_thread(void **state)
 	mqcap_ring_spsc_destroy(r);
 }
 
+/* The membarrier that makes sleeping safe fails after registration worked (here a seccomp
+ * filter refuses MEMBARRIER_CMD_PRIVATE_EXPEDITED only, in a child process): the consumer
+ * must not be told it may sleep, or the producer's wake-up can be lost. Before the fix
+ * prepare_wait() ignored the failure and returned 0 (armed). */
+static void test_wait_without_membarrier(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		MQCAP_RING_SPSC_OPTS(o, .flags = MQCAP_RING_F_WAKE);
+		struct mqcap_ring_spsc *r = mqcap_ring_spsc_create(8, 8, &o);
+		struct sock_filter code[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 3),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+		if (!r)
+			_exit(10);
+		if (r->flags & MQCAP__RING_F_FENCE)
+			_exit(77); /* no membarrier here at all: the fence path is used, nothing to test */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(11);
+		_exit(mqcap_ring_spsc_prepare_wait(r) == -EAGAIN ? 0 : 12);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_wake_immediate),
 		cmocka_unit_test(test_wake_watermarks),
 		cmocka_unit_test(test_wake_thread),
+		cmocka_unit_test(test_wait_without_membarrier),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

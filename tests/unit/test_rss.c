@@ -87,6 +87,7 @@ static size_t build_frame(uint8_t *f, int vlans, int family, uint8_t l4, const v
 		f[off + 1] = 0x00;
 		off += 2;
 		f[off] = 0x46; /* 4 bytes of options, so the parser must use IHL */
+		f[off + 3] = 24 + 8; /* total length: the header and 8 bytes of transport */
 		f[off + 6] = fragment ? 0x20 : 0x40; /* MF, or DF */
 		f[off + 9] = l4;
 		memcpy(f + off + 12, s, 4);
@@ -97,6 +98,7 @@ static size_t build_frame(uint8_t *f, int vlans, int family, uint8_t l4, const v
 		f[off + 1] = 0xdd;
 		off += 2;
 		f[off] = 0x60;
+		f[off + 5] = 8; /* payload length */
 		f[off + 6] = l4;
 		memcpy(f + off + 8, s, 16);
 		memcpy(f + off + 24, d, 16);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,7 +44,8 @@ int cli_parse_u64(const char *s, const char *what, uint64_t *out)
 	unsigned long long v;
 	uint64_t mult = 1;
 
-	if (!s || !*s || *s == '-') {
+	/* strtoull() skips blanks, takes a sign and wraps "-1" to 2^64-1: only digits here. */
+	if (!s || !(*s >= '0' && *s <= '9')) {
 		cli_warn("%s: expected a non-negative number, got '%s'", what, s ? s : "");
 		return -1;
 	}
@@ -73,18 +75,24 @@ int cli_parse_u64(const char *s, const char *what, uint64_t *out)
 	return 0;
 }
 
+/* The longest duration accepted: a century. Far above any run, and far below the 2^64 ms
+ * a uint64_t holds, so the conversion below is always defined. */
+#define DURATION_MAX_MS (100.0 * 365 * 24 * 3600 * 1000)
+
 int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms)
 {
 	char *end;
 	double v;
 
-	if (!s || !*s || *s == '-') {
+	/* strtod() also takes "nan", "inf", hex floats and leading blanks: a duration is a
+	 * plain decimal number, so it must start with a digit or a point. */
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.')) {
 		cli_warn("%s: expected a duration like 10s or 500ms, got '%s'", what, s ? s : "");
 		return -1;
 	}
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0) {
+	if (end == s || !isfinite(v) || v < 0 || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))) {
 		cli_warn("%s: expected a duration like 10s or 500ms, got '%s'", what, s);
 		return -1;
 	}
@@ -94,6 +102,12 @@ int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms)
 		v *= 60000.0;
 	else if (strcmp(end, "ms")) {
 		cli_warn("%s: unknown unit '%s' in '%s' (use ms, s or m)", what, end, s);
+		return -1;
+	}
+	/* errno is ERANGE on overflow (v is then HUGE_VAL: caught above) and on underflow
+	 * (a tiny v, which rounds to 0 ms below: harmless). */
+	if (v > DURATION_MAX_MS) {
+		cli_warn("%s: '%s' is too long (at most 100 years)", what, s);
 		return -1;
 	}
 	*ms = (uint64_t)v;
@@ -116,18 +130,22 @@ int cli_parse_cpu_order(const char *s, const char *what, int *out, int max)
 		char *end;
 		long lo, hi;
 
+		if (*p < '0' || *p > '9') /* no blanks or signs: strtol() would take them */
+			goto bad;
 		errno = 0;
 		lo = strtol(p, &end, 10);
-		if (errno || end == p || lo < 0 || *p == '-' || *p == '+')
+		if (errno || end == p)
 			goto bad;
 		hi = lo;
 		if (*end == '-') {
 			p = end + 1;
+			if (*p < '0' || *p > '9')
+				goto bad;
 			hi = strtol(p, &end, 10);
 			if (errno || end == p || hi < lo)
 				goto bad;
 		}
-		if (hi >= ncpu) {
+		if (hi >= ncpu || hi >= CPU_SETSIZE) {
 			cli_warn("%s: CPU %ld does not exist (this machine has CPUs 0-%ld)", what, hi,
 				 ncpu - 1);
 			return -1;

@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	}
 	if (report_init(&rep, run, json, quiet))
 		cli_die(1, "out of memory");
+	rep.offline = *cn.pcap;
 	report_plan(&rep);
 	if (plan_only)
 		goto out;

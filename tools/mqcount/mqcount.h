@@ -45,6 +45,7 @@ struct report {
 	mqcap_run_t *run;
 	bool json;
 	bool quiet;
+	bool offline;   /* a pcap: file: no kernel poller, nothing to place but the workers */
 	unsigned nq, nw;
 	char (*qname)[40];
 	struct qsample *qprev, *qcur;

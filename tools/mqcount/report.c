@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "mqcount.h"
 
 /* Drops before the packet reached us (in the kernel). Hand-off drops happen after: those
@@ -69,41 +70,46 @@ void report_free(struct report *rep)
 	free(rep->wcur);
 }
 
-/* A JSON string: queue names of a pcap: file and error messages carry the user's file name. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	putchar('"');
-}
-
 static void json_plan(struct report *rep)
 {
 	const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
+	struct json j;
 
-	printf("{\"type\":\"plan\",\"workers\":[");
+	json_begin(&j, stdout);
+	json_obj_open(&j);
+	json_kv_str(&j, "type", "plan");
+	json_key(&j, "workers");
+	json_arr_open(&j);
 	for (unsigned w = 0; w < pl->nworkers; w++) {
-		bool first = true;
-
-		printf("%s{\"worker\":%u,\"cpu\":%d,\"queues\":[", w ? "," : "", w, pl->workers[w].cpu);
+		json_obj_open(&j);
+		json_kv_u64(&j, "worker", w);
+		json_kv_i64(&j, "cpu", pl->workers[w].cpu);
+		json_key(&j, "queues");
+		json_arr_open(&j);
 		for (unsigned i = 0; i < pl->nqueues; i++) {
 			if (pl->queues[i].worker != (int)w)
 				continue;
-			printf("%s{\"queue\":", first ? "" : ",");
-			json_str(rep->qname[i]);
-			printf(",\"poller_cpu\":%d,\"distance\":\"%s\"}", pl->queues[i].planned_poller_cpu,
-			       mqcap_topo_dist_name(pl->queues[i].dist));
-			first = false;
+			json_obj_open(&j);
+			/* queue names of a pcap: file carry the user's file name */
+			json_kv_str(&j, "queue", rep->qname[i]);
+			if (rep->offline) { /* a file has no kernel poller to place */
+				json_key(&j, "poller_cpu");
+				json_null(&j);
+				json_key(&j, "distance");
+				json_null(&j);
+			} else {
+				json_kv_i64(&j, "poller_cpu", pl->queues[i].planned_poller_cpu);
+				json_kv_str(&j, "distance", mqcap_topo_dist_name(pl->queues[i].dist));
+			}
+			json_obj_close(&j);
 		}
-		printf("],\"why\":\"%s\"}", pl->workers[w].why);
+		json_arr_close(&j);
+		json_kv_str(&j, "why", rep->offline ? "offline file" : pl->workers[w].why);
+		json_obj_close(&j);
 	}
-	printf("]}\n");
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_end(&j);
 }
 
 void report_plan(struct report *rep)
@@ -113,6 +119,26 @@ void report_plan(struct report *rep)
 
 	if (rep->json) {
 		json_plan(rep);
+		return;
+	}
+	if (rep->offline) {
+		/* The planner places kernel pollers next to their readers; a file has none, so
+		 * its advice ("pin the poller here") would mean nothing: the workers only. */
+		const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
+
+		printf("plan (offline file: no kernel poller to place):\n");
+		for (unsigned w = 0; w < pl->nworkers; w++) {
+			bool first = true;
+
+			printf("worker %u  cpu %d  ", w, pl->workers[w].cpu);
+			for (unsigned i = 0; i < pl->nqueues; i++) {
+				if (pl->queues[i].worker != (int)w)
+					continue;
+				printf("%s%s", first ? "" : ",", rep->qname[i]);
+				first = false;
+			}
+			putchar('\n');
+		}
 		fflush(stdout);
 		return;
 	}
@@ -133,27 +159,38 @@ static double rate(uint64_t now, uint64_t prev, double secs)
 	return secs > 0 && now >= prev ? (double)(now - prev) / secs : 0.0;
 }
 
-static void json_queue(const char *name, const struct qsample *q, double pps, double mbps)
+static void json_queue(struct json *j, const char *name, const struct qsample *q, double pps,
+		       double mbps)
 {
-	printf("{\"queue\":");
-	json_str(name);
-	printf(",\"received\":%llu,\"bytes\":%llu,\"filtered\":%llu,"
-	       "\"kernel_seen\":%llu,\"drop_ring_full\":%llu,\"drop_fill_empty\":%llu,"
-	       "\"drop_no_socket\":%llu,\"drop_invalid\":%llu,\"drop_handoff\":%llu,"
-	       "\"dropped\":%llu,\"pps\":%.0f,\"mbps\":%.3f}",
-	       (unsigned long long)q->st.received, (unsigned long long)q->st.bytes,
-	       (unsigned long long)q->st.filtered, (unsigned long long)q->st.kernel_seen,
-	       (unsigned long long)q->st.drop_ring_full, (unsigned long long)q->st.drop_fill_empty,
-	       (unsigned long long)q->st.drop_no_socket, (unsigned long long)q->st.drop_invalid,
-	       (unsigned long long)q->handoff, (unsigned long long)q_drops(q), pps, mbps);
+	json_obj_open(j);
+	json_kv_str(j, "queue", name);
+	json_kv_u64(j, "received", q->st.received);
+	json_kv_u64(j, "bytes", q->st.bytes);
+	json_kv_u64(j, "filtered", q->st.filtered);
+	json_kv_u64(j, "kernel_seen", q->st.kernel_seen);
+	json_kv_u64(j, "drop_ring_full", q->st.drop_ring_full);
+	json_kv_u64(j, "drop_fill_empty", q->st.drop_fill_empty);
+	json_kv_u64(j, "drop_no_socket", q->st.drop_no_socket);
+	json_kv_u64(j, "drop_invalid", q->st.drop_invalid);
+	json_kv_u64(j, "drop_handoff", q->handoff);
+	json_kv_u64(j, "dropped", q_drops(q));
+	json_kv_double(j, "pps", pps, 0);
+	json_kv_double(j, "mbps", mbps, 3);
+	json_obj_close(j);
 }
 
-static void json_thread(unsigned w, const struct mqcap_run_worker_stats *s, double pps, double mbps)
+static void json_thread(struct json *j, unsigned w, const struct mqcap_run_worker_stats *s,
+			double pps, double mbps)
 {
-	printf("{\"thread\":%u,\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,\"drop_handoff\":%llu,"
-	       "\"pps\":%.0f,\"mbps\":%.3f}",
-	       w, s->cpu, (unsigned long long)s->packets, (unsigned long long)s->bytes,
-	       (unsigned long long)s->drop_handoff, pps, mbps);
+	json_obj_open(j);
+	json_kv_u64(j, "thread", w);
+	json_kv_i64(j, "cpu", s->cpu);
+	json_kv_u64(j, "packets", s->packets);
+	json_kv_u64(j, "bytes", s->bytes);
+	json_kv_u64(j, "drop_handoff", s->drop_handoff);
+	json_kv_double(j, "pps", pps, 0);
+	json_kv_double(j, "mbps", mbps, 3);
+	json_obj_close(j);
 }
 
 static void sum_queues(const struct report *rep, const struct qsample *qs, struct qsample *tot)
@@ -198,30 +235,36 @@ void report_tick(struct report *rep)
 	sum_queues(rep, rep->qcur, &tot);
 	sum_queues(rep, rep->qprev, &totp);
 	if (rep->json) {
-		printf("{\"type\":\"interval\",\"elapsed\":%.3f,\"queues\":[",
-		       (double)(now - rep->t0_ns) / 1e9);
-		for (unsigned i = 0; i < rep->nq; i++) {
-			if (i)
-				putchar(',');
-			json_queue(rep->qname[i], &rep->qcur[i],
+		struct json j;
+
+		json_begin(&j, stdout);
+		json_obj_open(&j);
+		json_kv_str(&j, "type", "interval");
+		json_kv_double(&j, "elapsed", (double)(now - rep->t0_ns) / 1e9, 3);
+		json_key(&j, "queues");
+		json_arr_open(&j);
+		for (unsigned i = 0; i < rep->nq; i++)
+			json_queue(&j, rep->qname[i], &rep->qcur[i],
 				   rate(rep->qcur[i].st.received, rep->qprev[i].st.received, secs),
 				   rate(rep->qcur[i].st.bytes, rep->qprev[i].st.bytes, secs) * 8 / 1e6);
-		}
-		printf("],\"threads\":[");
+		json_arr_close(&j);
+		json_key(&j, "threads");
+		json_arr_open(&j);
 		for (unsigned w = 0; w < rep->nw; w++) {
 			double ws = (double)(rep->wcur[w].ts_ns - rep->wprev[w].ts_ns) / 1e9;
 
 			if (!rep->wprev[w].ts_ns)
 				ws = secs;
-			if (w)
-				putchar(',');
-			json_thread(w, &rep->wcur[w], rate(rep->wcur[w].packets, rep->wprev[w].packets, ws),
+			json_thread(&j, w, &rep->wcur[w],
+				    rate(rep->wcur[w].packets, rep->wprev[w].packets, ws),
 				    rate(rep->wcur[w].bytes, rep->wprev[w].bytes, ws) * 8 / 1e6);
 		}
-		printf("],\"total\":");
-		json_queue("total", &tot, rate(tot.st.received, totp.st.received, secs),
+		json_arr_close(&j);
+		json_key(&j, "total");
+		json_queue(&j, "total", &tot, rate(tot.st.received, totp.st.received, secs),
 			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6);
-		printf("}\n");
+		json_obj_close(&j);
+		json_end(&j);
 	} else if (!rep->quiet) {
 		printf("\n%.0fs  %s  total %s  %s  dropped %llu\n", (double)(now - rep->t0_ns) / 1e9,
 		       mqcap_run_backend_name(rep->run),
@@ -276,41 +319,50 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 	if (wsum + tot.handoff != tot.st.received)
 		rc = -1;
 	if (rep->json) {
-		printf("{\"type\":\"summary\",\"elapsed\":%.3f,\"backend\":\"%s\",\"queues\":[", secs,
-		       mqcap_run_backend_name(rep->run));
-		for (unsigned i = 0; i < rep->nq; i++) {
-			if (i)
-				putchar(',');
-			json_queue(rep->qname[i], &rep->qcur[i], rate(rep->qcur[i].st.received, 0, secs),
+		struct json j;
+
+		json_begin(&j, stdout);
+		json_obj_open(&j);
+		json_kv_str(&j, "type", "summary");
+		json_kv_double(&j, "elapsed", secs, 3);
+		json_kv_str(&j, "backend", mqcap_run_backend_name(rep->run));
+		json_key(&j, "queues");
+		json_arr_open(&j);
+		for (unsigned i = 0; i < rep->nq; i++)
+			json_queue(&j, rep->qname[i], &rep->qcur[i],
+				   rate(rep->qcur[i].st.received, 0, secs),
 				   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6);
-		}
-		printf("],\"threads\":[");
-		for (unsigned w = 0; w < rep->nw; w++) {
-			if (w)
-				putchar(',');
-			json_thread(w, &rep->wcur[w], rate(rep->wcur[w].packets, 0, secs),
+		json_arr_close(&j);
+		json_key(&j, "threads");
+		json_arr_open(&j);
+		for (unsigned w = 0; w < rep->nw; w++)
+			json_thread(&j, w, &rep->wcur[w], rate(rep->wcur[w].packets, 0, secs),
 				    rate(rep->wcur[w].bytes, 0, secs) * 8 / 1e6);
-		}
-		printf("],\"total\":");
-		json_queue("total", &tot, rate(tot.st.received, 0, secs),
+		json_arr_close(&j);
+		json_key(&j, "total");
+		json_queue(&j, "total", &tot, rate(tot.st.received, 0, secs),
 			   rate(tot.st.bytes, 0, secs) * 8 / 1e6);
-		printf(",\"seen\":%llu,\"threads_packets\":%llu,\"adds_up\":%s",
-		       (unsigned long long)seen, (unsigned long long)wsum, rc ? "false" : "true");
-		if (vr)
-			printf(",\"verify\":{\"flows\":%llu,\"payloads\":%llu,\"expected\":%llu,\"lost\":%llu,"
-			       "\"duplicates\":%llu,\"reordered\":%llu,\"corrupt\":%llu,\"foreign\":%llu,"
-			       "\"flows_with_loss\":%llu}",
-			       (unsigned long long)vr->flows, (unsigned long long)vr->payloads,
-			       (unsigned long long)vr->expected, (unsigned long long)vr->lost,
-			       (unsigned long long)vr->duplicates, (unsigned long long)vr->reordered,
-			       (unsigned long long)vr->corrupt, (unsigned long long)vr->foreign,
-			       (unsigned long long)vr->flows_with_loss);
-		if (error) {
-			printf(",\"error\":");
-			json_str(error);
+		json_kv_u64(&j, "seen", seen);
+		json_kv_u64(&j, "threads_packets", wsum);
+		json_kv_bool(&j, "adds_up", !rc);
+		if (vr) {
+			json_key(&j, "verify");
+			json_obj_open(&j);
+			json_kv_u64(&j, "flows", vr->flows);
+			json_kv_u64(&j, "payloads", vr->payloads);
+			json_kv_u64(&j, "expected", vr->expected);
+			json_kv_u64(&j, "lost", vr->lost);
+			json_kv_u64(&j, "duplicates", vr->duplicates);
+			json_kv_u64(&j, "reordered", vr->reordered);
+			json_kv_u64(&j, "corrupt", vr->corrupt);
+			json_kv_u64(&j, "foreign", vr->foreign);
+			json_kv_u64(&j, "flows_with_loss", vr->flows_with_loss);
+			json_obj_close(&j);
 		}
-		printf("}\n");
-		fflush(stdout);
+		if (error)
+			json_kv_str(&j, "error", error);
+		json_obj_close(&j);
+		json_end(&j);
 		return rc;
 	}
 	printf("\n== mqcount summary: %.2f s, backend %s\n", secs, mqcap_run_backend_name(rep->run));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqcap/frame.h"
 #include "mqcap/payload.h"
 #include "mqcount.h"
 
@@ -148,77 +149,26 @@ static void flow_seq(struct vflow *f, uint64_t s)
 		f->min = s;
 }
 
-/* Find the L4 payload of an Ethernet frame; fills the 5-tuple part of k. */
+/* Find the TCP/UDP payload of an Ethernet frame (frame.h checks every length field against
+ * the bytes present); fills the 5-tuple part of k. Fragments carry no payload we can check. */
 static const uint8_t *l4_payload(const uint8_t *p, uint32_t caplen, struct vkey *k, size_t *len)
 {
-	const uint8_t *end = p + caplen, *l4;
-	uint16_t type;
-	size_t off = 12, l3len;
-	uint8_t proto;
+	struct mqcap_frame f;
+	unsigned alen;
 
-	if (caplen < 14)
+	if (mqcap_frame_parse(p, p + caplen, &f) != MQCAP_FRAME_L4 ||
+	    (f.l4_proto != 6 && f.l4_proto != 17) || (f.flags & MQCAP_FRAME_F_FRAG))
 		return NULL;
-	type = (uint16_t)(p[off] << 8 | p[off + 1]);
-	off += 2;
-	for (int tags = 0; (type == 0x8100 || type == 0x88a8) && tags < 2; tags++) {
-		if (off + 4 > caplen)
-			return NULL;
-		type = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
-		off += 4;
-	}
-	p += off;
-	if (type == 0x0800) {
-		size_t ihl;
-
-		if (p + 20 > end || (p[0] >> 4) != 4)
-			return NULL;
-		ihl = (size_t)(p[0] & 0x0f) * 4;
-		l3len = (size_t)(p[2] << 8 | p[3]);
-		if (ihl < 20 || l3len < ihl || (p[6] & 0x3f) || p[7])
-			return NULL; /* malformed, or a fragment */
-		proto = p[9];
-		memset(k->src, 0, 16);
-		memset(k->dst, 0, 16);
-		memcpy(k->src + 12, p + 12, 4);
-		memcpy(k->dst + 12, p + 16, 4);
-		l4 = p + ihl;
-		l3len -= ihl;
-	} else if (type == 0x86dd) {
-		if (p + 40 > end || (p[0] >> 4) != 6)
-			return NULL;
-		l3len = (size_t)(p[4] << 8 | p[5]);
-		proto = p[6];
-		memcpy(k->src, p + 8, 16);
-		memcpy(k->dst, p + 24, 16);
-		l4 = p + 40;
-	} else {
-		return NULL;
-	}
-	if (l4 + l3len > end)
-		l3len = (size_t)(end - l4); /* truncated capture: the check will fail */
-	k->proto = proto;
-	if (proto == 6) {
-		size_t doff;
-
-		if (l3len < 20)
-			return NULL;
-		doff = (size_t)(l4[12] >> 4) * 4;
-		if (doff < 20 || doff > l3len)
-			return NULL;
-		k->sport = (uint16_t)(l4[0] << 8 | l4[1]);
-		k->dport = (uint16_t)(l4[2] << 8 | l4[3]);
-		*len = l3len - doff;
-		return l4 + doff;
-	}
-	if (proto == 17) {
-		if (l3len < 8)
-			return NULL;
-		k->sport = (uint16_t)(l4[0] << 8 | l4[1]);
-		k->dport = (uint16_t)(l4[2] << 8 | l4[3]);
-		*len = l3len - 8;
-		return l4 + 8;
-	}
-	return NULL;
+	alen = mqcap_frame_addr_len(&f);
+	memset(k->src, 0, 16);
+	memset(k->dst, 0, 16);
+	memcpy(k->src + 16 - alen, mqcap_frame_saddr(p, &f), alen);
+	memcpy(k->dst + 16 - alen, mqcap_frame_daddr(p, &f), alen);
+	k->proto = f.l4_proto;
+	k->sport = f.sport;
+	k->dport = f.dport;
+	*len = f.payload_len;
+	return p + f.payload_off;
 }
 
 void vtable_packet(struct vtable *t, const uint8_t *data, uint32_t caplen)

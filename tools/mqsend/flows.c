@@ -151,7 +151,9 @@ int mqs_flows_build(const struct mqs_opts *o, struct mqs_tmpl **tmpl, uint32_t *
 	struct mqs_tmpl *t;
 	uint8_t sa[16], da[16];
 
-	if (n > MQS_MAX_FLOWS || n * nsp > MQS_MAX_FLOWS || n * nsp * ndp > MQS_MAX_FLOWS)
+	/* Each factor first: two full IPv4 ranges make 2^32 * 2^32, which wraps to 0. */
+	if (ns > MQS_MAX_FLOWS || nd > MQS_MAX_FLOWS || n > MQS_MAX_FLOWS ||
+	    n * nsp > MQS_MAX_FLOWS || n * nsp * ndp > MQS_MAX_FLOWS)
 		return -E2BIG;
 	n = n * nsp * ndp;
 	t = calloc(n, sizeof(*t));

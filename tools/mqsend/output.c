@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "json.h"
 #include "mqsend.h"
 
 static const char *mode_name(enum mqs_mode m)
@@ -45,19 +46,33 @@ void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned
 	if (secs <= 0)
 		secs = 1e-9;
 	if (o->json) {
-		printf("{\"device\":\"%s\",\"mode\":\"%s\",\"packets\":%llu,\"bytes\":%llu,"
-		       "\"errors\":%llu,\"device_tx_dropped\":%llu,\"seconds\":%.6f,\"pps\":%.1f,"
-		       "\"bps\":%.1f,\"threads\":[",
-		       o->dev, mode_name(o->mode), (unsigned long long)pk, (unsigned long long)by,
-		       (unsigned long long)er, (unsigned long long)dev_drops, secs, pk / secs,
-		       by * 8.0 / secs);
-		for (unsigned i = 0; i < n; i++)
-			printf("%s{\"thread\":%u,\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,\"errors\":%llu}",
-			       i ? "," : "", i, th[i].cpu,
-			       (unsigned long long)atomic_load(&th[i].st.packets),
-			       (unsigned long long)atomic_load(&th[i].st.bytes),
-			       (unsigned long long)atomic_load(&th[i].st.errors));
-		printf("]}\n");
+		struct json j;
+
+		json_begin(&j, stdout);
+		json_obj_open(&j);
+		json_kv_str(&j, "device", o->dev);
+		json_kv_str(&j, "mode", mode_name(o->mode));
+		json_kv_u64(&j, "packets", pk);
+		json_kv_u64(&j, "bytes", by);
+		json_kv_u64(&j, "errors", er);
+		json_kv_u64(&j, "device_tx_dropped", dev_drops);
+		json_kv_double(&j, "seconds", secs, 6);
+		json_kv_double(&j, "pps", pk / secs, 1);
+		json_kv_double(&j, "bps", by * 8.0 / secs, 1);
+		json_key(&j, "threads");
+		json_arr_open(&j);
+		for (unsigned i = 0; i < n; i++) {
+			json_obj_open(&j);
+			json_kv_u64(&j, "thread", i);
+			json_kv_i64(&j, "cpu", th[i].cpu);
+			json_kv_u64(&j, "packets", atomic_load(&th[i].st.packets));
+			json_kv_u64(&j, "bytes", atomic_load(&th[i].st.bytes));
+			json_kv_u64(&j, "errors", atomic_load(&th[i].st.errors));
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+		json_end(&j);
 		return;
 	}
 	printf("sent %llu packets, %llu bytes in %.3f s: %s, %s; errors %llu, device tx drops %llu (%s, %u thread%s)\n",

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "range.h"
 #include "mqcap/napi.h"
 #include "mqcap/topo.h"
@@ -220,38 +221,86 @@ static void print_text(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 }
 
 static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned nd,
-		       const struct mqcap_plan *p, const char *applied)
+		       const struct mqcap_plan *p, bool applied, unsigned pinned, unsigned failed)
 {
-	printf("{\"topology\":{\"packages\":%u,\"numa_nodes\":%u,\"cores\":%u,\"cpus\":[",
-	       mqcap_topo_package_count(t), mqcap_topo_numa_count(t), mqcap_topo_core_count(t));
+	struct json j;
+
+	json_begin(&j, stdout);
+	json_obj_open(&j);
+	json_key(&j, "topology");
+	json_obj_open(&j);
+	json_kv_u64(&j, "packages", mqcap_topo_package_count(t));
+	json_kv_u64(&j, "numa_nodes", mqcap_topo_numa_count(t));
+	json_kv_u64(&j, "cores", mqcap_topo_core_count(t));
+	json_key(&j, "cpus");
+	json_arr_open(&j);
 	for (unsigned i = 0; i < mqcap_topo_cpu_count(t); i++) {
 		const struct mqcap_topo_cpu *c = mqcap_topo_cpu_at(t, i);
 
-		printf("%s{\"cpu\":%d,\"core\":%d,\"smt\":%d,\"l2\":%d,\"l3\":%d,\"numa\":%d,"
-		       "\"package\":%d,\"usable\":%s}", i ? "," : "", c->cpu, c->core, c->smt, c->l2,
-		       c->l3, c->numa, c->package, c->usable ? "true" : "false");
+		json_obj_open(&j);
+		json_kv_i64(&j, "cpu", c->cpu);
+		json_kv_i64(&j, "core", c->core);
+		json_kv_i64(&j, "smt", c->smt);
+		json_kv_i64(&j, "l2", c->l2);
+		json_kv_i64(&j, "l3", c->l3);
+		json_kv_i64(&j, "numa", c->numa);
+		json_kv_i64(&j, "package", c->package);
+		json_kv_bool(&j, "usable", c->usable);
+		json_obj_close(&j);
 	}
-	printf("]},\"devices\":[");
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_key(&j, "devices");
+	json_arr_open(&j);
 	for (unsigned i = 0; i < nd; i++) {
 		const struct dev *d = &devs[i];
 
-		printf("%s{\"name\":\"%s\",\"numa\":%d,\"threaded\":%d,\"queues\":[", i ? "," : "",
-		       d->name, d->numa, d->threaded);
-		for (unsigned q = 0; q < d->nq; q++)
-			printf("%s{\"queue\":%u,\"poller\":\"%s\",\"pid\":%d,\"irq\":%d,\"cpu\":%d,"
-			       "\"last_cpu\":%d}", q ? "," : "", q, d->q[q].kind, d->q[q].napi_pid,
-			       d->q[q].irq, d->q[q].cpu, d->q[q].last_cpu);
-		printf("]}");
+		json_obj_open(&j);
+		json_kv_str(&j, "name", d->name); /* Linux allows '"' and '\\' in device names */
+		json_kv_i64(&j, "numa", d->numa);
+		json_kv_i64(&j, "threaded", d->threaded);
+		json_key(&j, "queues");
+		json_arr_open(&j);
+		for (unsigned q = 0; q < d->nq; q++) {
+			json_obj_open(&j);
+			json_kv_u64(&j, "queue", q);
+			json_kv_str(&j, "poller", d->q[q].kind);
+			json_kv_i64(&j, "pid", d->q[q].napi_pid);
+			json_kv_i64(&j, "irq", d->q[q].irq);
+			json_kv_i64(&j, "cpu", d->q[q].cpu);
+			json_kv_i64(&j, "last_cpu", d->q[q].last_cpu);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
 	}
-	printf("],\"plan\":[");
+	json_arr_close(&j);
+	json_key(&j, "plan");
+	json_arr_open(&j);
 	for (unsigned i = 0; i < p->nqueues; i++) {
 		const struct mqcap_plan_queue *q = &p->queues[i];
 
-		printf("%s{\"dev\":\"%s\",\"queue\":%u,\"worker\":%d,\"cpu\":%d,\"poller_cpu\":%d,"
-		       "\"distance\":\"%s\"}", i ? "," : "", q->dev, q->queue, q->worker, q->cpu,
-		       q->planned_poller_cpu, mqcap_topo_dist_name(q->dist));
+		json_obj_open(&j);
+		json_kv_str(&j, "dev", q->dev);
+		json_kv_u64(&j, "queue", q->queue);
+		json_kv_i64(&j, "worker", q->worker);
+		json_kv_i64(&j, "cpu", q->cpu);
+		json_kv_i64(&j, "poller_cpu", q->planned_poller_cpu);
+		json_kv_str(&j, "distance", mqcap_topo_dist_name(q->dist));
+		json_obj_close(&j);
 	}
-	printf("],\"applied\":%s}\n", applied ? applied : "null");
+	json_arr_close(&j);
+	json_key(&j, "applied");
+	if (applied) {
+		json_obj_open(&j);
+		json_kv_u64(&j, "pinned", pinned);
+		json_kv_u64(&j, "failed", failed);
+		json_obj_close(&j);
+	} else {
+		json_null(&j);
+	}
+	json_obj_close(&j);
+	json_end(&j);
 }
 
 int main(int argc, char **argv)
@@ -276,7 +325,7 @@ int main(int argc, char **argv)
 	uint64_t v;
 	mqcap_topo_t *t;
 	struct mqcap_plan *p;
-	char applied[64] = "";
+	unsigned pinned = 0, failed = 0;
 
 	while ((opt = getopt_long(argc, argv, "n:g:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -351,8 +400,6 @@ int main(int argc, char **argv)
 		}
 
 	if (apply) {
-		unsigned pinned = 0, failed = 0;
-
 		for (unsigned i = 0; i < nd; i++) {
 			bool has_irq = false;
 
@@ -400,7 +447,6 @@ int main(int argc, char **argv)
 		mqcap_plan_free(p);
 		for (unsigned i = 0; i < nd; i++)
 			inspect(&devs[i], t);
-		snprintf(applied, sizeof(applied), "{\"pinned\":%u,\"failed\":%u}", pinned, failed);
 		if (!json)
 			printf("applied: %u poller(s) pinned, %u failure(s)\n\n", pinned, failed);
 		rc = failed ? 1 : 0;
@@ -412,7 +458,7 @@ int main(int argc, char **argv)
 		return errno == ENOMEM ? 1 : 2;
 	}
 	if (json)
-		print_json(t, devs, nd, p, apply ? applied : NULL);
+		print_json(t, devs, nd, p, apply, pinned, failed);
 	else
 		print_text(t, devs, nd, p);
 	mqcap_plan_free(p);

@@ -28,6 +28,13 @@ tb_tx "$MQSEND" -i "$TX_DEV" -m qdisc --paper -c 2000 -r 20k --dst-mac "$RX_MAC"
 wait "$cpid" || tb_fail "mqcount failed: $(cat "$d/count.err")"
 CHECK "$d/count.json" mqcount:plan,mqcount:interval,mqcount:summary
 CHECK "$d/send.json" mqsend:summary
+# the check can fail: a line without its version, or with a counter as a string, is rejected
+sed 's/"version":1,//' "$d/count.json" >"$d/bad1.json"
+sed 's/"received":\([0-9]*\)/"received":"\1"/' "$d/count.json" >"$d/bad2.json"
+for b in bad1 bad2; do
+	python3 "$MQCAP_SRC/tests/system/json_schema_check.py" "$SCHEMA" "$d/$b.json" mqcount:plan >/dev/null 2>&1 &&
+		tb_fail "the schema check accepted $b.json"
+done
 # --split and an error-free pcap run
 tb_rx "$MQCOUNT" -i "$RX_DEV@0" --split -d 1 -l 300ms --json >"$d/split.json" 2>"$d/split.err" ||
 	tb_fail "mqcount --split failed: $(cat "$d/split.err")"

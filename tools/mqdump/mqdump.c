@@ -169,7 +169,8 @@ static uint64_t write_drops(void *user, unsigned q)
 static void print_tick(struct dump *d, bool json, double secs)
 {
 	if (json)
-		printf("{\"type\":\"interval\",\"elapsed_s\":%.3f,\"queues\":[", secs);
+		printf("{\"tool\":\"mqdump\",\"type\":\"interval\",\"version\":1,\"elapsed_s\":%.3f,"
+		       "\"queues\":[", secs);
 	else
 		printf("%7.1fs", secs);
 	for (unsigned q = 0; q < d->nq; q++) {
@@ -199,8 +200,9 @@ static int print_summary(struct dump *d, bool json, double secs, const char *fmt
 	int bad = 0;
 
 	if (json)
-		printf("{\"type\":\"summary\",\"elapsed_s\":%.3f,\"backend\":\"%s\",\"format\":\"%s\","
-		       "\"queues\":[", secs, mqcap_run_backend_name(d->run), fmt);
+		printf("{\"tool\":\"mqdump\",\"type\":\"summary\",\"version\":1,\"elapsed_s\":%.3f,"
+		       "\"backend\":\"%s\",\"format\":\"%s\",\"queues\":[", secs,
+		       mqcap_run_backend_name(d->run), fmt);
 	else
 		printf("\n== mqdump summary: %.2f s, backend %s, %s\n"
 		       "  %-18s %12s %12s %10s %10s %14s\n", secs, mqcap_run_backend_name(d->run), fmt,

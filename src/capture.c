@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_choice_int.h"
 #include "devname_int.h"
 #include "filter_int.h"
 #include "iface_int.h"
@@ -30,6 +31,7 @@
 struct mqcap {
 	struct mqcap__err err;
 	const struct mqcap__backend *be;
+	struct mqcap__choice choice; /* why this backend (backend_choice.c) */
 	struct mqcap__reader *readers;
 	unsigned nreaders;
 	unsigned rr;              /* reader that goes first in the next burst */
@@ -247,6 +249,8 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 	want = cn->backend != MQCAP_BACKEND_AUTO ? cn->backend : c->opts.backend;
 
 	if (want == MQCAP_BACKEND_PCAP) {
+		c->choice.backend = MQCAP_BACKEND_PCAP;
+		snprintf(c->choice.reason, sizeof(c->choice.reason), "a file: pcap");
 		err = open_offline(c, cn);
 		if (err)
 			goto fail;
@@ -254,14 +258,18 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 		err = readers_plan(c, cn);
 		if (err)
 			goto fail;
-		if (want == MQCAP_BACKEND_PACKET) {
+		/* auto: AF_XDP only where it takes nothing from the host */
+		mqcap__backend_choose(cn, want, &c->choice);
+		if (c->choice.backend == MQCAP_BACKEND_PACKET) {
 			err = readers_open(c, &mqcap__backend_afpacket);
 		} else {
 			err = readers_open(c, &mqcap__backend_afxdp);
 			/* auto: AF_XDP only where native XDP works; the xdp backend says
 			 * -EOPNOTSUPP when it does not, and everything else is a real error */
-			if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO)
+			if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO) {
+				mqcap__backend_fallback(&c->choice, c->err.msg);
 				err = readers_open(c, &mqcap__backend_afpacket);
+			}
 		}
 		if (err)
 			goto fail;
@@ -496,6 +504,16 @@ const char *mqcap_backend_name(const mqcap_t *c)
 	if (c->be->mode_name && c->nreaders)
 		n = c->be->mode_name(&c->readers[0]);
 	return n ? n : c->be->name;
+}
+
+const char *mqcap_backend_reason(const mqcap_t *c)
+{
+	return c->choice.reason;
+}
+
+const char *mqcap_stack_warning(const mqcap_t *c)
+{
+	return c->choice.takes_from_stack ? c->choice.warning : NULL;
 }
 
 int mqcap_fd(const mqcap_t *c)

@@ -90,6 +90,8 @@ struct mqcap_run {
 	int first_err;
 	bool go, started;
 	char backend[32];
+	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
+	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */
 	struct mqcap__err err;
 };
 
@@ -542,6 +544,16 @@ static uint64_t consumer_handoff_drops(const struct rthread *t)
 	return d;
 }
 
+/* Append line to buf ("; "-separated) unless it is NULL, empty or already there. */
+static void text_add_once(char *buf, size_t len, const char *line)
+{
+	size_t off = strlen(buf);
+
+	if (!line || !*line || strstr(buf, line))
+		return;
+	snprintf(buf + off, len - off, "%s%s", off ? "; " : "", line);
+}
+
 /* Pin, open the handle, report, wait for the go. Returns 0 when the thread should run. */
 static int thread_setup(struct rthread *t)
 {
@@ -584,6 +596,12 @@ static int thread_setup(struct rthread *t)
 			pthread_mutex_lock(&r->mu);
 			if (!r->backend[0])
 				snprintf(r->backend, sizeof(r->backend), "%s", mqcap_backend_name(h));
+			/* handles on different devices may decide differently: keep each
+			 * distinct line once (handles of one device say the same) */
+			text_add_once(r->backend_reason, sizeof(r->backend_reason),
+				      mqcap_backend_reason(h));
+			text_add_once(r->stack_warning, sizeof(r->stack_warning),
+				      mqcap_stack_warning(h));
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
@@ -1052,4 +1070,14 @@ uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i)
 const char *mqcap_run_backend_name(const mqcap_run_t *r)
 {
 	return r->backend;
+}
+
+const char *mqcap_run_backend_reason(const mqcap_run_t *r)
+{
+	return r->backend_reason;
+}
+
+const char *mqcap_run_stack_warning(const mqcap_run_t *r)
+{
+	return r->stack_warning[0] ? r->stack_warning : NULL;
 }

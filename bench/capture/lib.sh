@@ -31,8 +31,9 @@ run_tool() {
 	off0=$(tx_offered); arr0=$(rx_arrived)
 	case "$kind" in
 	mq-xdp|mq-packet|mq-auto1|mq-2q|mq-placed|mq-placed-nobatch)
-		local b=auto g=$CAP_CPU n=1 extra=()
-		[ "$kind" = mq-xdp ] && b=xdp
+		# AF_XDP explicitly: the testbed's receiver has addresses, so mqcap's default would
+		# choose AF_PACKET there to leave the host its traffic (see bench/capture/run).
+		local b=xdp g=$CAP_CPU n=1 extra=()
 		[ "$kind" = mq-packet ] && b=packet
 		[ "$kind" = mq-auto1 ] && g=none
 		[ "$kind" = mq-2q ] && { g=none; n=2; }
@@ -50,7 +51,7 @@ run_tool() {
 			>"$o.json" 2>"$o.err" &
 		pid=$!;;
 	lockshare)
-		ip netns exec "$RX_NS" "$LOCKSHARE" "$RX_DEV@0" 2 "$((SECS + 2))" "$CAP_CPU" "$GEN_CPU" \
+		ip netns exec "$RX_NS" "$LOCKSHARE" "xdp:$RX_DEV@0" 2 "$((SECS + 2))" "$CAP_CPU" "$GEN_CPU" \
 			>"$o.json" 2>"$o.err" &
 		pid=$!;;
 	sink)  # the bound: an XDP program that counts and drops (mqcap-testbed sink)

@@ -32,7 +32,13 @@ static const char usage[] =
 "                         none (do not pin)\n"
 "      --oversubscribe    allow more threads than CPUs\n"
 "  -b, --backend auto|xdp|packet\n"
-"                         kernel path (default auto: AF_XDP where native XDP works, else AF_PACKET)\n"
+"                         kernel path. auto (default): AF_XDP only on a dedicated capture port\n"
+"                         (no address, route, master or stacked device in use) where native\n"
+"                         XDP works, else AF_PACKET, which leaves the host its traffic. xdp:\n"
+"                         AF_XDP anyway: the captured queues' frames no longer reach the\n"
+"                         network stack (a warning names the addresses cut off)\n"
+"      --exclusive        take the captured queues' frames away from the network stack for\n"
+"                         speed: AF_XDP even on a device the host uses (as -b xdp)\n"
 "  -f, --filter EXPR      tcpdump filter; or give it as trailing arguments, like tcpdump\n"
 "  -s, --snaplen N        bytes kept per packet (default 262144)\n"
 "  -c, --count N          stop after N packets (the last burst may add a few; all are counted)\n"
@@ -60,7 +66,7 @@ METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicate
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
-	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -84,6 +90,7 @@ static const struct option longopts[] = {
 	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
+	{ "exclusive", no_argument, NULL, OPT_EXCLUSIVE },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
@@ -121,7 +128,7 @@ int main(int argc, char **argv)
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt;
 	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
-	bool no_pin = false, have_n = false;
+	bool no_pin = false, have_n = false, exclusive = false;
 	struct ctx ctx = { 0 };
 	struct metrics_cli mc = { 0 };
 	struct report rep;
@@ -227,6 +234,9 @@ int main(int argc, char **argv)
 			if (!v)
 				ro.flags |= MQCAP_RUN_F_NO_BATCH;
 			break;
+		case OPT_EXCLUSIVE:
+			exclusive = true;
+			break;
 		case OPT_METRICS_FILE:
 			mc.file = optarg;
 			break;
@@ -271,6 +281,15 @@ int main(int argc, char **argv)
 		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, cn.prefix);
 		return 2;
 	}
+	if (exclusive && ((backend && strcmp(backend, "xdp")) || !strcmp(cn.prefix, "packet:") ||
+			  *cn.pcap)) {
+		cli_warn("--exclusive takes frames from the stack with AF_XDP: it conflicts with %s",
+			 *cn.pcap ? "a pcap: file" : backend && strcmp(backend, "xdp") ? "-b auto/packet" :
+			 "the packet: prefix");
+		return 2;
+	}
+	if (exclusive)
+		backend = "xdp";
 	if (backend && *cn.pcap) {
 		cli_warn("-b %s conflicts with a pcap: file", backend);
 		return 2;
@@ -348,7 +367,11 @@ int main(int argc, char **argv)
 	}
 	metrics_cli_started(&mc);
 	if (!json && !quiet)
-		printf("capturing from %s with %s (Ctrl-C to stop)\n", name, mqcap_run_backend_name(run));
+		printf("capturing from %s with %s (Ctrl-C to stop)\nbackend: %s\n", name,
+		       mqcap_run_backend_name(run), mqcap_run_backend_reason(run));
+	/* Whatever the output mode: the user may be about to lose the session they type in. */
+	if (mqcap_run_stack_warning(run))
+		cli_warn("warning: %s", mqcap_run_stack_warning(run));
 	fflush(stdout);
 	{
 		uint64_t start = cli_now_ns(), next = start + interval_ms * 1000000ull;

@@ -20,7 +20,9 @@ PORT=9464
 tb_up "$(tb_unique_name metr)" --queues 2 --napi threaded
 ip -n "$RX_NS" link set lo up
 N=60000
-tb_rx "$MQCOUNT" -i "$RX_DEV" -d 20 -l 500ms --json --metrics-file "$d/m.prom" \
+# no -d: it runs until the clients are done with it, however slow a loaded machine makes them
+# (ip netns exec, not the tb_rx function: $! must be mqcount itself, for the signal below)
+ip netns exec "$RX_NS" "$MQCOUNT" -i "$RX_DEV" -l 500ms --json --metrics-file "$d/m.prom" \
 	--metrics-listen "127.0.0.1:$PORT" >"$d/mc.json" 2>"$d/mc.err" &
 mpid=$!
 tb_on_exit "kill $mpid 2>/dev/null"
@@ -40,6 +42,8 @@ ticks1=$(grep -c '"type":"interval"' "$d/mc.json")
 # about 8 s of abuse at -l 500ms: the capture's own loop kept going
 [ $((ticks1 - ticks0)) -ge 10 ] || tb_fail "only $((ticks1 - ticks0)) intervals while clients hung: the capture stalled"
 wait "$spid" || tb_fail "mqsend failed: $(cat "$d/send.out")"
+sleep 0.5
+kill -TERM "$mpid"
 wait "$mpid" || tb_fail "mqcount failed: $(cat "$d/mc.err")"
 promtool check metrics <"$d/m.prom" || tb_fail "promtool rejects the metrics file"
 python3 "$CHECK" compare "$d/m.prom" "$d/mc.json" || tb_fail "the metrics file differs from the summary"

@@ -354,14 +354,10 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 			json_kv_u64(&j, "flows_with_loss", vr->flows_with_loss);
 			json_obj_close(&j);
 		}
-		json_kv_str(&j, "backend_reason", mqcap_run_backend_reason(rep->run));
-		json_key(&j, "stack_warning");
-		if (mqcap_run_stack_warning(rep->run))
-			json_str(&j, mqcap_run_stack_warning(rep->run));
-		else
-			json_null(&j);
 		if (error)
 			json_kv_str(&j, "error", error);
+		json_kv_str(&j, "backend_reason", mqcap_run_backend_reason(rep->run));
+		json_kv_str(&j, "stack_warning", mqcap_run_stack_warning(rep->run)); /* NULL: null */
 		json_obj_close(&j);
 		json_end(&j);
 		return rc;

@@ -570,8 +570,8 @@ int main(int argc, char **argv)
 	}
 	metrics_cli_started(&mc);
 	if (!json && !quiet) {
-		printf("capturing from %s with %s into %u file(s) (Ctrl-C to stop)\n", name,
-		       mqcap_run_backend_name(d.run), d.nsinks);
+		printf("capturing from %s with %s into %u file(s) (Ctrl-C to stop)\nbackend: %s\n",
+		       name, mqcap_run_backend_name(d.run), d.nsinks, mqcap_run_backend_reason(d.run));
 		for (unsigned q = 0; q < d.nq; q++) {
 			char f[PATH_MAX];
 
@@ -579,6 +579,9 @@ int main(int argc, char **argv)
 			printf("  %s@%u -> %s\n", d.devname[d.qdev[q]], d.qid[q], f);
 		}
 	}
+	/* xdp: on a device that carries the host's traffic takes its frames from the stack. */
+	if (mqcap_run_stack_warning(d.run))
+		cli_warn("warning: %s", mqcap_run_stack_warning(d.run));
 	fflush(stdout);
 	t0 = cli_now_ns();
 	{

@@ -25,7 +25,8 @@ static const char usage[] =
 "                         (queue 2: a virtual capture device), eth1@0-3, eth1@1,5, eth1,eth2,\n"
 "                         packet:eth1 / xdp:eth1 (backend), pcap:FILE (offline file)\n"
 "  -n, --threads N        worker threads (default: one per queue, at most one per CPU;\n"
-"                         fewer threads than queues: several queues per thread)\n"
+"                         fewer threads than queues: several queues per thread);\n"
+"                         with --balance also groups, e.g. 2,1 (see --balance)\n"
 "  -g, --cpus LIST|auto|none\n"
 "                         where threads run: a CPU list (0-3,6; thread i on the i-th CPU),\n"
 "                         auto (default: beside each queue's kernel poller, from the topology),\n"
@@ -49,6 +50,13 @@ static const char usage[] =
 METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
 "      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
+"      --balance MODE     software scheduler: a poller thread per queue hands each packet to\n"
+"                         a worker (-n of them) by flow: static (fixed bucket table), adaptive\n"
+"                         (buckets move from busy to idle workers, per-flow order kept), rr\n"
+"                         (round robin, no order), fanout (every worker gets every packet);\n"
+"                         -n 2,1: groups (two share by flow, a third gets a copy of everything)\n"
+"      --inner            --balance: hash the inner headers of GRE, VXLAN, GTP-U, IP-in-IP\n"
+"      --work-ns N        busy-wait N ns per packet in the worker (stands for an analysis)\n"
 "      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
 "      --batch-us N       when the ring is empty after a short burst, wait N microseconds\n"
@@ -61,12 +69,13 @@ METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicate
 "\n"
 "Drops are split by where they happened: d:ring (the socket's ring was full), d:fill (xdp: no\n"
 "free UMEM frame), d:nosock (xdp: no socket bound), d:invalid (xdp: invalid descriptors),\n"
-"d:handoff (--split: the consumer's ring was full). The summary checks that the numbers add up\n"
+"d:handoff (--split, --balance: the consumer's ring was full). The summary checks that the numbers add up\n"
 "and exits 1 on a capture error, 2 on bad usage. See mqcount(8).\n";
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
-	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_BALANCE, OPT_INNER, OPT_WORK_NS,
+	OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +100,9 @@ static const struct option longopts[] = {
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
 	{ "exclusive", no_argument, NULL, OPT_EXCLUSIVE },
+	{ "balance", required_argument, NULL, OPT_BALANCE },
+	{ "inner", no_argument, NULL, OPT_INNER },
+	{ "work-ns", required_argument, NULL, OPT_WORK_NS },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
@@ -100,13 +112,19 @@ struct ctx {
 	uint64_t count;             /* -c; 0 = no limit */
 	_Atomic uint64_t total;     /* packets seen by callbacks, for -c */
 	struct vtable *vt;          /* --verify: one per worker */
+	uint64_t work_ns;           /* --work-ns */
+	const mqcap_run_t *run;     /* --balance: for the workers' groups */
 };
 
 static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, unsigned n)
 {
 	struct ctx *c = user;
 
-	if (c->vt)
+	if (c->work_ns)
+		bal_work(c->work_ns * n);
+	/* With groups every packet comes once per group: the first group is verified, so a
+	 * copy is never mistaken for a duplicate. */
+	if (c->vt && (!c->run || bal_worker_group(c->run, worker) == 0))
 		for (unsigned i = 0; i < n; i++)
 			vtable_packet(&c->vt[worker], pkts[i].data, pkts[i].caplen);
 	if (c->count) {
@@ -143,7 +161,10 @@ int main(int argc, char **argv)
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt;
 	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
-	bool no_pin = false, have_n = false, exclusive = false;
+	bool no_pin = false, have_n = false, exclusive = false, inner = false;
+	int balance = -1;
+	unsigned groups[64], ngroups = 0;
+	MQCAP_BALANCE_OPTS(bo);
 	struct ctx ctx = { 0 };
 	struct metrics_cli mc = { 0 };
 	struct report rep;
@@ -160,7 +181,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'n':
-			if (cli_parse_u64_range(optarg, "-n", 1, 4096, "threads", &threads))
+			if (bal_parse_threads(optarg, groups, 64, &ngroups, &threads))
 				return 2;
 			have_n = true;
 			break;
@@ -253,6 +274,20 @@ int main(int argc, char **argv)
 		case OPT_EXCLUSIVE:
 			exclusive = true;
 			break;
+		case OPT_BALANCE:
+			balance = mqcap_balance_mode_parse(optarg);
+			if (balance < 0) {
+				cli_warn("--balance: expected static, adaptive, rr or fanout, got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_INNER:
+			inner = true;
+			break;
+		case OPT_WORK_NS:
+			if (cli_parse_u64_range(optarg, "--work-ns", 1, 100000000, "nanoseconds", &ctx.work_ns))
+				return 2;
+			break;
 		case OPT_METRICS_FILE:
 			mc.file = optarg;
 			break;
@@ -318,6 +353,22 @@ int main(int argc, char **argv)
 		cli_warn("--topology plans another machine: use it with --plan");
 		return 2;
 	}
+	if (ngroups > 1 && balance < 0) {
+		cli_warn("-n %u groups: worker groups need --balance", ngroups);
+		return 2;
+	}
+	if (ngroups > 1 && balance == MQCAP_BALANCE_FANOUT) {
+		cli_warn("-n: groups and --balance fanout conflict (fan-out makes every worker a group)");
+		return 2;
+	}
+	if (inner && balance < 0) {
+		cli_warn("--inner is a --balance option");
+		return 2;
+	}
+	if (balance >= 0 && (ro.flags & MQCAP_RUN_F_SPLIT)) {
+		cli_warn("--split and --balance conflict (--balance is split mode with a scheduler)");
+		return 2;
+	}
 	if (json && quiet) {
 		cli_warn("--json and -q conflict (--json prints only JSON lines already)");
 		return 2;
@@ -343,6 +394,13 @@ int main(int argc, char **argv)
 	ro.ncpus = (unsigned)ncpus;
 	ro.topo_xml = topology;
 	ro.flags |= MQCAP_RUN_F_FIT;
+	if (balance >= 0) {
+		bo.mode = balance;
+		bo.groups = ngroups > 1 ? groups : NULL;
+		bo.ngroups = ngroups > 1 ? ngroups : 0;
+		bo.flags = inner ? MQCAP_BALANCE_F_INNER : 0;
+		ro.balance = &bo;
+	}
 	if (oversub)
 		ro.flags |= MQCAP_RUN_F_OVERSUBSCRIBE;
 	if (no_pin)
@@ -354,6 +412,8 @@ int main(int argc, char **argv)
 		free(trailing);
 		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
 	}
+	if (balance >= 0)
+		ctx.run = run;
 	if (report_init(&rep, run, json, quiet))
 		cli_die(1, "out of memory");
 	rep.offline = *cn.pcap;

@@ -13,6 +13,7 @@
 
 #include "capname.h"
 #include "cli.h"
+#include "metrics_cli.h"
 #include "privdrop.h"
 #include "mqcount.h"
 #include "range.h"
@@ -47,7 +48,7 @@ static const char usage[] =
 "  -l, --interval T       live table period (default 1s)\n"
 "  -q, --quiet            no live table, only the summary\n"
 "      --json             JSON lines: plan, one per interval, summary\n"
-"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
+METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
 "      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
 "      --balance MODE     software scheduler: a poller thread per queue hands each packet to\n"
@@ -78,6 +79,7 @@ static const char usage[] =
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
 	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_BALANCE, OPT_INNER, OPT_WORK_NS,
+	OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -106,6 +108,8 @@ static const struct option longopts[] = {
 	{ "balance", required_argument, NULL, OPT_BALANCE },
 	{ "inner", no_argument, NULL, OPT_INNER },
 	{ "work-ns", required_argument, NULL, OPT_WORK_NS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
 };
 
@@ -167,6 +171,7 @@ int main(int argc, char **argv)
 	unsigned groups[64], ngroups = 0;
 	MQCAP_BALANCE_OPTS(bo);
 	struct ctx ctx = { 0 };
+	struct metrics_cli mc = { 0 };
 	struct report rep;
 	struct vresult vr;
 	mqcap_run_t *run;
@@ -292,6 +297,12 @@ int main(int argc, char **argv)
 		case OPT_WORK_NS:
 			if (cli_parse_u64_range(optarg, "--work-ns", 1, 100000000, "nanoseconds", &ctx.work_ns))
 				return 2;
+			break;
+		case OPT_METRICS_FILE:
+			mc.file = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			mc.listen = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -431,6 +442,11 @@ int main(int argc, char **argv)
 				cli_die(1, "out of memory");
 	}
 
+	/* Before anything is captured: a bad address or file is refused with nothing changed. */
+	if (metrics_cli_start(&mc, run, (unsigned)interval_ms, NULL, NULL)) {
+		exit_code = 2;
+		goto out;
+	}
 	cli_stop_on_signals();
 	rc = mqcap_run_start(run);
 	if (rc) {
@@ -438,6 +454,7 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out;
 	}
+	metrics_cli_started(&mc);
 	/* Every socket, program and map is open now: the rest needs no privilege. */
 	if (drop_user && cli_drop_privileges(drop_user)) {
 		mqcap_run_stop(run);
@@ -487,7 +504,11 @@ int main(int argc, char **argv)
 		cli_warn("the per-thread counts do not add up to the per-queue counts");
 		exit_code = 1;
 	}
+	/* The final counters, the same the summary printed. */
+	if (metrics_cli_finish(&mc) && !exit_code)
+		exit_code = 1;
 out:
+	metrics_cli_finish(&mc);
 	if (ctx.vt) {
 		for (unsigned i = 0; i < mqcap_run_worker_count(run); i++)
 			vtable_free(&ctx.vt[i]);

@@ -22,6 +22,7 @@
 
 #include "devname_int.h"
 #include "filter_int.h"
+#include "capture_int.h"
 #include "iface_int.h"
 #include "source_int.h"
 
@@ -88,11 +89,14 @@ static int readers_open(struct mqcap *c, const struct mqcap__backend *be)
 	return 0;
 }
 
-/* One reader per selected queue of each device, after checking that they exist. */
-static int readers_plan(struct mqcap *c, const struct mqcap__capname *cn)
+/* The queues a parsed name selects, in name order, after checking that they exist: a new
+ * array in *out (free it), the count in *n. */
+static int name_queues(struct mqcap *c, const struct mqcap__capname *cn, struct mqcap__qsel **out,
+		       unsigned *n)
 {
-	unsigned total = 0, n = 0;
+	unsigned total = 0, k = 0;
 	struct mqcap__iface ifc[MQCAP__MAX_DEVS];
+	struct mqcap__qsel *qs;
 	int err;
 
 	for (unsigned d = 0; d < cn->ndevs; d++) {
@@ -114,29 +118,64 @@ static int readers_plan(struct mqcap *c, const struct mqcap__capname *cn)
 		}
 		total += ds->all_queues ? ifc[d].rx_queues : ds->nqueues;
 	}
-	c->readers = calloc(total, sizeof(*c->readers));
-	if (!c->readers)
+	qs = calloc(total ? total : 1, sizeof(*qs));
+	if (!qs)
 		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
-	for (unsigned d = 0; d < cn->ndevs; d++) {
-		bool first = true;
-
+	for (unsigned d = 0; d < cn->ndevs; d++)
 		for (unsigned q = 0; q < ifc[d].rx_queues; q++) {
-			struct mqcap__reader *r;
-
 			if (!mqcap__devspec_has(&cn->devs[d], q))
 				continue;
-			r = &c->readers[n++];
-			snprintf(r->dev_name, sizeof(r->dev_name), "%s", cn->devs[d].name);
-			r->ifindex = ifc[d].ifindex;
-			r->queue = q;
-			r->dev = d;
-			r->first_of_dev = first;
-			r->fd = -1;
-			first = false;
+			snprintf(qs[k].dev, sizeof(qs[k].dev), "%s", cn->devs[d].name);
+			qs[k++].queue = q;
 		}
-	}
-	c->nreaders = n;
+	*out = qs;
+	*n = k;
 	return 0;
+}
+
+/* One reader per given queue, in the given order, after checking that they exist (each
+ * device looked up once). */
+static int readers_plan(struct mqcap *c, const struct mqcap__qsel *qs, unsigned n)
+{
+	struct mqcap__iface *ifc = calloc(n ? n : 1, sizeof(*ifc)); /* by device index */
+	unsigned ndev = 0;
+	int err = 0;
+
+	c->readers = calloc(n ? n : 1, sizeof(*c->readers));
+	if (!c->readers || !ifc) {
+		free(ifc);
+		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < n && !err; i++) {
+		struct mqcap__reader *r = &c->readers[i];
+		unsigned j;
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(c->readers[j].dev_name, qs[i].dev))
+				break;
+		if (j == i) { /* the device's first queue: look it up */
+			err = mqcap__iface_get(qs[i].dev, &ifc[ndev], &c->err);
+			if (err)
+				break;
+			r->dev = ndev++;
+			r->first_of_dev = true;
+		} else {
+			r->dev = c->readers[j].dev;
+		}
+		for (j = 0; j < i && !err; j++)
+			if (c->readers[j].dev == r->dev && c->readers[j].queue == qs[i].queue)
+				err = mqcap__err_set(&c->err, EINVAL, "%s@%u selected twice", qs[i].dev,
+						     qs[i].queue);
+		if (!err)
+			err = mqcap__iface_check_queue(qs[i].dev, &ifc[r->dev], qs[i].queue, &c->err);
+		snprintf(r->dev_name, sizeof(r->dev_name), "%s", qs[i].dev);
+		r->ifindex = ifc[r->dev].ifindex;
+		r->queue = qs[i].queue;
+		r->fd = -1;
+		c->nreaders = i + 1;
+	}
+	free(ifc);
+	return err;
 }
 
 static int open_offline(struct mqcap *c, const struct mqcap__capname *cn)
@@ -201,27 +240,26 @@ static int epoll_setup(struct mqcap *c)
 	return 0;
 }
 
-mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
+/* A handle without readers: options copied, the filter compiled once to check it. */
+static int handle_new(const struct mqcap_opts *opts, struct mqcap **out)
 {
 	const char *expr = opts && opts->sz > offsetof(struct mqcap_opts, filter) ?
 			   opts->filter : NULL;
 	size_t flen = expr ? strlen(expr) + 1 : 1;
-	struct mqcap__capname *cn = NULL;
 	struct mqcap__filter f;
-	enum mqcap_backend want;
 	struct mqcap *c;
 	int err;
 
-	c = calloc(1, sizeof(*c) + flen);
+	*out = c = calloc(1, sizeof(*c) + flen);
 	if (!c) {
 		errno = ENOMEM;
 		mqcap__last_error_set(&(struct mqcap__err){ "out of memory" });
-		return NULL;
+		return -ENOMEM;
 	}
 	c->epfd = c->evfd = -1;
 	err = opts_copy(c, opts);
 	if (err)
-		goto fail;
+		return err;
 	if (expr)
 		memcpy(c->filter, expr, flen);
 	c->opts.filter = c->filter[0] ? c->filter : NULL;
@@ -229,9 +267,50 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 	/* a filter that does not compile fails before anything is opened */
 	err = mqcap__filter_compile(&f, c->opts.filter, DLT_EN10MB, c->opts.snaplen, &c->err);
 	if (err)
-		goto fail;
+		return err;
 	mqcap__filter_free(&f);
+	return 0;
+}
 
+/* Open the planned readers with the backend wanted, then the epoll set. */
+static int open_live(struct mqcap *c, enum mqcap_backend want)
+{
+	int err;
+
+	if (want == MQCAP_BACKEND_PACKET) {
+		err = readers_open(c, &mqcap__backend_afpacket);
+	} else {
+		err = readers_open(c, &mqcap__backend_afxdp);
+		/* auto: AF_XDP only where native XDP works; the xdp backend says
+		 * -EOPNOTSUPP when it does not, and everything else is a real error */
+		if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO)
+			err = readers_open(c, &mqcap__backend_afpacket);
+	}
+	return err ? err : epoll_setup(c);
+}
+
+static mqcap_t *open_failed(struct mqcap *c, int err)
+{
+	if (c) {
+		mqcap__last_error_set(&c->err);
+		handle_free(c);
+	}
+	errno = -err;
+	return NULL;
+}
+
+mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
+{
+	struct mqcap__capname *cn = NULL;
+	struct mqcap__qsel *qs = NULL;
+	enum mqcap_backend want;
+	struct mqcap *c;
+	unsigned nq = 0;
+	int err;
+
+	err = handle_new(opts, &c);
+	if (err)
+		goto fail;
 	cn = malloc(sizeof(*cn));
 	if (!cn) {
 		err = mqcap__err_set(&c->err, ENOMEM, "out of memory");
@@ -248,35 +327,46 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 
 	if (want == MQCAP_BACKEND_PCAP) {
 		err = open_offline(c, cn);
-		if (err)
-			goto fail;
+		if (!err)
+			err = epoll_setup(c);
 	} else {
-		err = readers_plan(c, cn);
-		if (err)
-			goto fail;
-		if (want == MQCAP_BACKEND_PACKET) {
-			err = readers_open(c, &mqcap__backend_afpacket);
-		} else {
-			err = readers_open(c, &mqcap__backend_afxdp);
-			/* auto: AF_XDP only where native XDP works; the xdp backend says
-			 * -EOPNOTSUPP when it does not, and everything else is a real error */
-			if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO)
-				err = readers_open(c, &mqcap__backend_afpacket);
-		}
-		if (err)
-			goto fail;
+		err = name_queues(c, cn, &qs, &nq);
+		if (!err)
+			err = readers_plan(c, qs, nq);
+		if (!err)
+			err = open_live(c, want);
 	}
-	err = epoll_setup(c);
 	if (err)
 		goto fail;
 	free(cn);
+	free(qs);
 	return c;
 fail:
-	mqcap__last_error_set(&c->err);
-	handle_free(c);
 	free(cn);
-	errno = -err;
-	return NULL;
+	free(qs);
+	return open_failed(c, err);
+}
+
+mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap_backend backend,
+			    const struct mqcap_opts *opts)
+{
+	enum mqcap_backend want = backend;
+	struct mqcap *c;
+	int err = handle_new(opts, &c);
+
+	if (!err && want == MQCAP_BACKEND_AUTO)
+		want = c->opts.backend;
+	if (!err && (want == MQCAP_BACKEND_PCAP || (unsigned)want > MQCAP_BACKEND_PCAP))
+		err = mqcap__err_set(&c->err, EINVAL, "backend %d reads a file, not queues", (int)want);
+	if (!err && !n)
+		err = mqcap__err_set(&c->err, EINVAL, "no queues to open");
+	if (!err)
+		err = readers_plan(c, qs, n);
+	if (!err)
+		err = open_live(c, want);
+	if (err)
+		return open_failed(c, err);
+	return c;
 }
 
 static void release_all(struct mqcap *c)

@@ -30,10 +30,12 @@
 #include <stdint.h>
 
 #include "mqcap/mqcap.h"
+#include "mqcap/queues.h"
 #include "error_int.h"
 
 #define MQCAP__MAX_DEVS 16
-#define MQCAP__MAX_QUEUE 1023 /* largest queue number a name may select */
+#define MQCAP__MAX_QUEUE (MQCAP_QUEUES_MAX - 1) /* largest queue number a name may select:
+						 * the one limit of queues.h */
 #define MQCAP__QMASK_WORDS ((MQCAP__MAX_QUEUE + 1) / 64)
 
 struct mqcap__devspec {

@@ -8,9 +8,10 @@
  * without racing its close. Counters flow out through snapshots under a per-object mutex,
  * taken by the owning thread every SNAP_NS and when it stops; the hot path touches only
  * thread-local counters.
+ *
+ * Split mode (pollers handing packets to consumers) lives in balance.c.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,77 +24,19 @@
 #include <time.h>
 
 #include "mqcap/napi.h"
+#include "mqcap/queues.h"
 #include "mqcap/ring.h"
 #include "mqcap/run.h"
+#include "capture_int.h"
 #include "devname_int.h"
 #include "error_int.h"
 #include "iface_int.h"
+#include "run_int.h"
 
-#define SNAP_NS 50000000ull /* snapshot period: 20 per second is plenty for a 1 s table */
-#define MAX_BURST 1024u
+static int runs_add(mqcap_run_t *r);
+static void runs_remove(mqcap_run_t *r);
 
-enum rkind { RK_WORKER, RK_POLLER, RK_CONSUMER };
-
-struct rqueue {
-	char dev[IF_NAMESIZE];
-	unsigned queue;
-	/* split mode: poller -> consumer */
-	struct mqcap_ring_spsc *ring;
-	uint8_t *slab;                 /* ring_slots * slot_bytes: packet bytes of ring slot i */
-	_Atomic uint64_t handoff_drops;
-	_Atomic int poller_done;       /* pairs with the acquire in consume(): ring final */
-	pthread_mutex_t mu;            /* guards st */
-	struct mqcap_stats st;
-};
-
-struct rthread {
-	struct mqcap_run *r;
-	enum rkind kind;
-	unsigned idx;
-	int cpu;
-	pthread_t tid;
-	bool started;
-	char name[512];                /* capture name of its handle (workers, pollers) */
-	_Atomic(mqcap_t *) h;
-	unsigned *qs;                  /* indexes into r->q */
-	unsigned nq;
-	unsigned *hq;                  /* hq[i]: r->q index of the handle's queue i */
-	unsigned batch_us;             /* sleep after a short burst (0: never) */
-	/* thread-local counters */
-	uint64_t packets, bytes, bursts;
-	pthread_mutex_t mu;            /* guards snap */
-	struct mqcap_run_worker_stats snap;
-	int err;
-};
-
-struct mqcap_run {
-	struct mqcap_run_opts o;
-	struct mqcap_opts cap;
-	char *filter;
-	mqcap_run_fn fn;
-	void *user;
-	char prefix[16];               /* "packet:", "xdp:" or "" */
-	bool offline;
-	mqcap_topo_t *topo;
-	struct mqcap_plan *plan;       /* workers (split: consumers) */
-	struct mqcap_plan *pplan;      /* split: pollers */
-	struct rqueue *q;
-	unsigned nq;
-	struct rthread *w;             /* workers or consumers */
-	unsigned nw;
-	struct rthread *p;             /* split: pollers, one per queue */
-	unsigned np;
-	_Atomic int stop;              /* set by mqcap_run_stop(); read relaxed by every thread */
-	pthread_mutex_t mu;            /* guards the fields below */
-	pthread_cond_t cv;
-	unsigned nopened, nexited;
-	int first_err;
-	bool go, started;
-	char backend[32];
-	struct mqcap__err err;
-};
-
-static uint64_t now_ns(void)
+uint64_t mqcap__run_now_ns(void)
 {
 	struct timespec ts;
 
@@ -140,10 +83,7 @@ static int resolve(mqcap_run_t *r, const char *name)
 		rc = add_queue(r, base ? base + 1 : cn->path, 0, &cap);
 		goto out;
 	}
-	if (cn->backend == MQCAP_BACKEND_PACKET)
-		strcpy(r->prefix, "packet:");
-	else if (cn->backend == MQCAP_BACKEND_XDP)
-		strcpy(r->prefix, "xdp:");
+	r->backend_sel = cn->backend;
 	for (unsigned d = 0; d < cn->ndevs && !rc; d++) {
 		const struct mqcap__devspec *ds = &cn->devs[d];
 		struct mqcap__iface ifc;
@@ -164,25 +104,42 @@ out:
 	return rc;
 }
 
-/* Where the kernel polls queue q: a threaded-NAPI thread pinned to one CPU, else the CPU of
- * the queue's IRQ; -1 when neither is fixed. *th receives the NAPI thread, if any (*have_th). */
-static int poller_cpu(const char *dev, unsigned q, struct mqcap_napi_thread *th, bool *have_th)
+/* Where the kernel polls each queue (queues.h), one query per device: th[i] and have[i] get
+ * queue i's NAPI thread, if it has one; returns the CPU its poller is bound to in cpu[i]
+ * (the thread's single CPU, else its IRQ's), -1 when it floats or nothing is known. */
+static void pollers_find(const mqcap_run_t *r, int *cpu, struct mqcap_napi_thread *th, bool *have)
 {
-	struct mqcap_napi_thread ts[64];
-	int n = mqcap_napi_list(dev, ts, 64);
+	bool *done = calloc(r->nq, sizeof(*done));
 
-	*have_th = false;
-	if (n > 0 && q < (unsigned)n && q < 64) {
-		*th = ts[q];
-		*have_th = true;
-		if (CPU_COUNT(&ts[q].allowed) == 1)
-			for (int c = 0; c < CPU_SETSIZE; c++)
-				if (CPU_ISSET(c, &ts[q].allowed))
-					return c;
-		return -1;
+	for (unsigned i = 0; i < r->nq; i++)
+		cpu[i] = -1;
+	for (unsigned i = 0; done && i < r->nq; i++) {
+		struct mqcap_queue_poller *pp;
+		int n;
+
+		if (done[i])
+			continue;
+		n = mqcap_queue_pollers(r->q[i].dev, 0, NULL, 0);
+		pp = n > 0 ? calloc((size_t)n, sizeof(*pp)) : NULL;
+		if (pp)
+			n = mqcap_queue_pollers(r->q[i].dev, 0, pp, (unsigned)n);
+		for (unsigned j = i; j < r->nq; j++) {
+			unsigned q = r->q[j].queue;
+
+			if (done[j] || strcmp(r->q[j].dev, r->q[i].dev))
+				continue;
+			done[j] = true;
+			if (!pp || n <= 0 || q >= (unsigned)n)
+				continue;
+			cpu[j] = pp[q].cpu;
+			have[j] = pp[q].pid > 0;
+			th[j] = (struct mqcap_napi_thread){ .queue = q, .napi_id = pp[q].napi_id,
+							    .pid = pp[q].pid, .last_cpu = pp[q].last_cpu,
+							    .allowed = pp[q].allowed };
+		}
+		free(pp);
 	}
-	n = mqcap_queue_irq_cpu(dev, q, NULL);
-	return n >= 0 ? n : -1;
+	free(done);
 }
 
 /* ---- planning ---- */
@@ -192,11 +149,11 @@ static int plan(mqcap_run_t *r)
 	struct mqcap_plan_queue *pq = calloc(r->nq, sizeof(*pq));
 	struct mqcap_napi_thread *th = calloc(r->nq, sizeof(*th));
 	bool *have = calloc(r->nq, sizeof(*have));
+	int *cpu = calloc(r->nq, sizeof(*cpu));
 	uint32_t pflags = 0;
-	unsigned nusable = mqcap_topo_usable_count(r->topo);
 	int rc = 0;
 
-	if (!pq || !th || !have) {
+	if (!pq || !th || !have || !cpu) {
 		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -206,10 +163,12 @@ static int plan(mqcap_run_t *r)
 		pflags |= MQCAP_PLAN_NO_PIN;
 	if (r->o.flags & MQCAP_RUN_F_NO_NUMA)
 		pflags |= MQCAP_PLAN_NO_NUMA;
+	if (!r->offline)
+		pollers_find(r, cpu, th, have);
 	for (unsigned i = 0; i < r->nq; i++) {
 		snprintf(pq[i].dev, sizeof(pq[i].dev), "%s", r->q[i].dev);
 		pq[i].queue = r->q[i].queue;
-		pq[i].poller_cpu = r->offline ? -1 : poller_cpu(r->q[i].dev, r->q[i].queue, &th[i], &have[i]);
+		pq[i].poller_cpu = r->offline ? -1 : cpu[i];
 		/* A pinned poller outside this topology (an XML plan) is as good as unknown. */
 		if (pq[i].poller_cpu >= 0 && !mqcap_topo_cpu(r->topo, pq[i].poller_cpu))
 			pq[i].poller_cpu = -1;
@@ -217,41 +176,9 @@ static int plan(mqcap_run_t *r)
 	}
 
 	if (r->o.flags & MQCAP_RUN_F_SPLIT) {
-		unsigned ncons = r->o.workers ? r->o.workers : r->nq;
-		MQCAP_PLAN_OPTS(po, .flags = pflags, .cpus = r->o.poller_cpus, .ncpus = r->o.npoller_cpus);
-		int *busy;
-
-		if (!(pflags & (MQCAP_PLAN_OVERSUBSCRIBE | MQCAP_PLAN_NO_PIN)) && !r->o.cpus &&
-		    !r->o.poller_cpus && r->nq + ncons > nusable) {
-			rc = mqcap__err_set(&r->err, E2BIG,
-					    "split mode needs %u poller + %u consumer threads but this process "
-					    "may use %u CPU(s) (allow sharing with --oversubscribe)",
-					    r->nq, ncons, nusable);
+		rc = mqcap__balance_plan(r, pq, pflags);
+		if (rc)
 			goto out;
-		}
-		r->pplan = mqcap_plan_make(r->topo, pq, r->nq, &po);
-		if (!r->pplan) {
-			rc = mqcap__err_set(&r->err, errno, "pollers: %s", mqcap_topo_errmsg(r->topo));
-			goto out;
-		}
-		/* Consumers plan around the pollers: each consumer is near the user poller of its
-		 * queue, and the pollers' CPUs count as taken. */
-		busy = calloc(r->nq, sizeof(*busy));
-		if (!busy) {
-			rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
-			goto out;
-		}
-		for (unsigned i = 0; i < r->nq; i++) {
-			busy[i] = r->pplan->queues[i].cpu;
-			pq[i].poller_cpu = r->pplan->queues[i].cpu;
-		}
-		{
-			MQCAP_PLAN_OPTS(co, .workers = ncons, .flags = pflags, .cpus = r->o.cpus,
-					.ncpus = r->o.ncpus, .busy_cpus = busy, .nbusy = r->nq);
-
-			r->plan = mqcap_plan_make(r->topo, pq, r->nq, &co);
-		}
-		free(busy);
 	} else {
 		/* FIT is for direct workers only: split-mode consumers stay one per queue. */
 		MQCAP_PLAN_OPTS(wo, .workers = r->o.workers,
@@ -285,34 +212,41 @@ out:
 	free(pq);
 	free(th);
 	free(have);
+	free(cpu);
 	return rc;
 }
 
-/* The capture name of a set of queues: "prefix:dev@1,5,dev2@0". */
-static int queues_name(mqcap_run_t *r, const unsigned *qs, unsigned n, char *buf, size_t len)
+/* The label of a set of queues for messages, in capture-name form ("xdp:dev@1,5,dev2@0"): a
+ * new string, or NULL without memory. Only people read it; the handle opens from the set. */
+static char *queues_label(const mqcap_run_t *r, const unsigned *qs, unsigned n)
 {
-	size_t off = 0;
 	const char *last_dev = NULL;
-	int k;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	k = snprintf(buf, len, "%s", r->prefix);
-	off = (size_t)k;
+	if (!f)
+		return NULL;
+	fputs(r->backend_sel == MQCAP_BACKEND_PACKET ? "packet:" :
+	      r->backend_sel == MQCAP_BACKEND_XDP ? "xdp:" : "", f);
 	for (unsigned i = 0; i < n; i++) {
 		const struct rqueue *q = &r->q[qs[i]];
 
 		if (last_dev && !strcmp(last_dev, q->dev))
-			k = snprintf(buf + off, len - off, ",%u", q->queue);
+			fprintf(f, ",%u", q->queue);
 		else
-			k = snprintf(buf + off, len - off, "%s%s@%u", last_dev ? "," : "", q->dev, q->queue);
-		if (k < 0 || (size_t)k >= len - off)
-			return mqcap__err_set(&r->err, ENAMETOOLONG, "too many queues for one worker");
-		off += (size_t)k;
+			fprintf(f, "%s%s@%u", last_dev ? "," : "", q->dev, q->queue);
 		last_dev = q->dev;
 	}
-	return 0;
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
-/* Give thread t the queues of plan worker `wi`, sorted by device so names group. */
+/* Give thread t the queues of plan worker `wi`, sorted by device: the handle's readers of a
+ * device are then adjacent, as a capture name would list them. */
 static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl, unsigned wi)
 {
 	t->qs = calloc(r->nq, sizeof(*t->qs));
@@ -370,7 +304,15 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	{
+		/* Monotonic: a timed wait must not stretch or shrink when the wall clock is set. */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	r->o.sz = sizeof(r->o);
 	if (opts)
 		memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
@@ -459,12 +401,17 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	}
 	if (rc)
 		goto fail;
-	for (unsigned i = 0; i < r->nw && !rc && !r->pplan; i++)
-		rc = r->offline ? (snprintf(r->w[i].name, sizeof(r->w[i].name), "%s", name), 0)
-				: queues_name(r, r->w[i].qs, r->w[i].nq, r->w[i].name, sizeof(r->w[i].name));
-	for (unsigned i = 0; i < r->np && !rc; i++)
-		rc = r->offline ? (snprintf(r->p[i].name, sizeof(r->p[i].name), "%s", name), 0)
-				: queues_name(r, r->p[i].qs, r->p[i].nq, r->p[i].name, sizeof(r->p[i].name));
+	if (r->offline && !(r->file = strdup(name)))
+		rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+	for (unsigned i = 0; i < r->nw + r->np && !rc; i++) {
+		struct rthread *t = i < r->nw ? &r->w[i] : &r->p[i - r->nw];
+
+		t->label = r->offline ? strdup(name) : queues_label(r, t->qs, t->nq);
+		if (!t->label)
+			rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = runs_add(r);
 	if (rc)
 		goto fail;
 	return r;
@@ -508,14 +455,15 @@ static void set_err(mqcap_run_t *r, int err, const char *fmt, ...)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void snapshot(struct rthread *t, uint64_t drop_handoff)
+void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 {
 	mqcap_t *h = atomic_load_explicit(&t->h, memory_order_relaxed);
 
-	if (h && t->hq)
+	/* The handle reads t's queues in t's order: its queue i is r->q[t->qs[i]]. */
+	if (h)
 		for (unsigned i = 0; i < mqcap_queue_count(h); i++) {
 			struct mqcap_stats st;
-			struct rqueue *q = &t->r->q[t->hq[i]];
+			struct rqueue *q = &t->r->q[t->qs[i]];
 
 			if (mqcap_queue_stats(h, i, &st) == 0) {
 				pthread_mutex_lock(&q->mu);
@@ -524,7 +472,7 @@ static void snapshot(struct rthread *t, uint64_t drop_handoff)
 			}
 		}
 	pthread_mutex_lock(&t->mu);
-	t->snap.ts_ns = now_ns();
+	t->snap.ts_ns = mqcap__run_now_ns();
 	t->snap.packets = t->packets;
 	t->snap.bytes = t->bytes;
 	t->snap.bursts = t->bursts;
@@ -533,17 +481,30 @@ static void snapshot(struct rthread *t, uint64_t drop_handoff)
 	pthread_mutex_unlock(&t->mu);
 }
 
-static uint64_t consumer_handoff_drops(const struct rthread *t)
-{
-	uint64_t d = 0;
 
-	for (unsigned i = 0; i < t->nq; i++)
-		d += atomic_load_explicit(&t->r->q[t->qs[i]].handoff_drops, memory_order_relaxed);
-	return d;
+/* Open a handle on exactly t's queues, in t's order. */
+static mqcap_t *open_queues(const struct rthread *t)
+{
+	const mqcap_run_t *r = t->r;
+	struct mqcap__qsel *qs = calloc(t->nq ? t->nq : 1, sizeof(*qs));
+	mqcap_t *h;
+
+	if (!qs) {
+		errno = ENOMEM;
+		mqcap__last_error_fmt(ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < t->nq; i++) {
+		memcpy(qs[i].dev, r->q[t->qs[i]].dev, sizeof(qs[i].dev));
+		qs[i].queue = r->q[t->qs[i]].queue;
+	}
+	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &r->cap);
+	free(qs);
+	return h;
 }
 
 /* Pin, open the handle, report, wait for the go. Returns 0 when the thread should run. */
-static int thread_setup(struct rthread *t)
+int mqcap__run_thread_setup(struct rthread *t)
 {
 	mqcap_run_t *r = t->r;
 	int rc = 0;
@@ -558,26 +519,12 @@ static int thread_setup(struct rthread *t)
 			set_err(r, -rc, "cannot pin a thread to CPU %d: %s", t->cpu, strerror(-rc));
 	}
 	if (!rc && t->kind != RK_CONSUMER) {
-		mqcap_t *h = mqcap_open(t->name, &r->cap);
+		mqcap_t *h = r->offline ? mqcap_open(r->file, &r->cap) : open_queues(t);
 
 		if (!h) {
 			rc = -errno;
 			set_err(r, errno, "%s", mqcap_last_error());
 		} else {
-			unsigned n = mqcap_queue_count(h);
-
-			t->hq = calloc(n ? n : 1, sizeof(*t->hq));
-			for (unsigned i = 0; i < n && t->hq; i++) {
-				struct mqcap_queue_info qi;
-
-				t->hq[i] = t->qs[i < t->nq ? i : 0];
-				if (mqcap_queue_info(h, i, &qi))
-					continue;
-				for (unsigned k = 0; k < t->nq; k++)
-					if (!strcmp(r->q[t->qs[k]].dev, qi.dev_name) &&
-					    r->q[t->qs[k]].queue == qi.queue)
-						t->hq[i] = t->qs[k];
-			}
 			/* Release: pairs with the acquire in mqcap_run_stop(), which may wake the
 			 * handle from another thread (or a signal handler) from now on. */
 			atomic_store_explicit(&t->h, h, memory_order_release);
@@ -598,11 +545,11 @@ static int thread_setup(struct rthread *t)
 	return rc;
 }
 
-static void thread_exit(struct rthread *t)
+void mqcap__run_thread_exit(struct rthread *t)
 {
 	mqcap_run_t *r = t->r;
 
-	snapshot(t, t->kind == RK_CONSUMER ? consumer_handoff_drops(t) : 0);
+	mqcap__run_snapshot(t, t->kind == RK_CONSUMER ? mqcap__balance_handoff_drops(t) : 0);
 	pthread_mutex_lock(&t->mu);
 	t->snap.done = 1;
 	pthread_mutex_unlock(&t->mu);
@@ -612,13 +559,22 @@ static void thread_exit(struct rthread *t)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* A receive error ends the run, except -ENODATA (end of a file), which ends this thread. */
-static bool recv_failed(struct rthread *t, mqcap_t *h, int n)
+/* A receive error ends the run, except -ENODATA (end of a file), which ends this thread, and
+ * -ENETDOWN, a report (mqcap.h): the handle delivers again once the link is back up, so the
+ * run rides through and keeps the report for mqcap_run_link_reports(). */
+bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 {
 	if (n == -ENODATA)
 		return true;
-	set_err(t->r, -n, "%s: %s", t->name, mqcap_errmsg(h));
-	mqcap_run_stop(t->r);
+	if (n == -ENETDOWN) {
+		pthread_mutex_lock(&t->r->mu);
+		t->r->nreports++;
+		snprintf(t->r->report, sizeof(t->r->report), "%s", mqcap_errmsg(h));
+		pthread_mutex_unlock(&t->r->mu);
+		return false;
+	}
+	set_err(t->r, -n, "%s: %s", t->label, mqcap_errmsg(h));
+	mqcap__run_stop(t->r);
 	return true;
 }
 
@@ -630,10 +586,10 @@ static void *worker_main(void *arg)
 	uint64_t next_snap;
 	mqcap_t *h;
 
-	if (thread_setup(t))
+	if (mqcap__run_thread_setup(t))
 		goto out;
 	h = atomic_load_explicit(&t->h, memory_order_relaxed);
-	next_snap = now_ns() + SNAP_NS;
+	next_snap = mqcap__run_now_ns() + SNAP_NS;
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		/* drained: the last receive was a short burst, so look once more without waiting */
 		bool drained = false;
@@ -648,11 +604,11 @@ static void *worker_main(void *arg)
 			for (int i = 0; i < n; i++)
 				t->bytes += pkts[i].len;
 			if (r->fn(r->user, t->idx, pkts, (unsigned)n))
-				mqcap_run_stop(r);
+				mqcap__run_stop(r);
 			drained = t->batch_us && (unsigned)n < r->o.burst;
 			tmo = 0;
 		} while (drained && !atomic_load_explicit(&r->stop, memory_order_relaxed));
-		if (n < 0 && recv_failed(t, h, n))
+		if (n < 0 && mqcap__run_recv_failed(t, h, n))
 			break;
 		/* Batching: the ring was found empty right after a short burst. Instead of
 		 * sleeping in the kernel until the next packet (a wake-up per packet, each one
@@ -664,170 +620,14 @@ static void *worker_main(void *arg)
 			mqcap_release(h);
 			nanosleep(&ts, NULL);
 		}
-		if (now_ns() >= next_snap) {
-			snapshot(t, 0);
+		if (mqcap__run_now_ns() >= next_snap) {
+			mqcap__run_snapshot(t, 0);
 			next_snap += SNAP_NS;
 		}
 	}
 	mqcap_release(h);
 out:
-	thread_exit(t);
-	return NULL;
-}
-
-/* Copy up to n packets into the queue's ring: the one copy of split mode, because the views
- * die at our next receive. Returns how many fitted. */
-static uint32_t copy_in(struct rthread *t, struct rqueue *q, const struct mqcap_pkt *pkts, uint32_t n)
-{
-	mqcap_run_t *r = t->r;
-	uint32_t idx, room = mqcap_ring_spsc_reserve(q->ring, n, &idx);
-
-	for (uint32_t i = 0; i < room; i++) {
-		struct mqcap_pkt *dst = mqcap_ring_spsc_slot(q->ring, idx + i);
-		uint8_t *buf = q->slab + (size_t)((idx + i) & (r->o.ring_slots - 1)) * r->o.slot_bytes;
-
-		*dst = pkts[i];
-		if (dst->caplen > r->o.slot_bytes) {
-			dst->caplen = r->o.slot_bytes;
-			dst->flags |= MQCAP_PKT_TRUNCATED;
-		}
-		memcpy(buf, pkts[i].data, dst->caplen);
-		dst->data = buf;
-		t->bytes += pkts[i].len;
-	}
-	mqcap_ring_spsc_commit(q->ring, room);
-	t->packets += room;
-	return room;
-}
-
-static void *poller_main(void *arg)
-{
-	struct rthread *t = arg;
-	mqcap_run_t *r = t->r;
-	struct rqueue *q = &r->q[t->qs[0]];
-	struct mqcap_pkt pkts[MAX_BURST];
-	uint64_t next_snap;
-	mqcap_t *h;
-
-	if (thread_setup(t))
-		goto out;
-	h = atomic_load_explicit(&t->h, memory_order_relaxed);
-	next_snap = now_ns() + SNAP_NS;
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		int n = mqcap_recv_burst(h, pkts, r->o.burst, r->o.poll_ms);
-
-		if (n > 0) {
-			uint32_t done = copy_in(t, q, pkts, (uint32_t)n);
-
-			/* A file waits for the consumer (it should be read whole); a live queue
-			 * cannot wait, or the kernel's ring overflows instead: it drops here and
-			 * says so. */
-			while (done < (uint32_t)n && r->offline &&
-			       !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-				struct timespec ts = { 0, 20000 };
-
-				mqcap_ring_spsc_flush(q->ring);
-				nanosleep(&ts, NULL);
-				done += copy_in(t, q, pkts + done, (uint32_t)n - done);
-			}
-			t->bursts++;
-			if (done < (uint32_t)n)
-				atomic_fetch_add_explicit(&q->handoff_drops, (uint32_t)n - done,
-							  memory_order_relaxed);
-		} else if (n == 0) {
-			mqcap_ring_spsc_flush(q->ring);
-		} else if (recv_failed(t, h, n)) {
-			break;
-		}
-		if (now_ns() >= next_snap) {
-			snapshot(t, 0);
-			next_snap += SNAP_NS;
-		}
-	}
-	mqcap_release(h);
-out:
-	/* Pairs with the acquire in consumer_main(): everything committed before is visible. */
-	atomic_store_explicit(&q->poller_done, 1, memory_order_release);
-	mqcap_ring_spsc_flush(q->ring);
-	thread_exit(t);
-	return NULL;
-}
-
-/* Sleep until one of the consumer's rings has items, or timeout. */
-static void consumer_sleep(struct rthread *t, int timeout_ms)
-{
-	struct pollfd pfd[64];
-	unsigned armed = 0;
-
-	/* A ring that has items refuses to arm: then there is no sleeping at all. */
-	for (unsigned i = 0; i < t->nq && armed < 64; i++) {
-		struct mqcap_ring_spsc *ring = t->r->q[t->qs[i]].ring;
-
-		if (mqcap_ring_spsc_prepare_wait(ring) != 0)
-			break;
-		pfd[armed].fd = mqcap_ring_spsc_fd(ring);
-		pfd[armed].events = POLLIN;
-		armed++;
-	}
-	if (armed == t->nq || armed == 64)
-		poll(pfd, armed, timeout_ms);
-	for (unsigned i = 0; i < armed; i++)
-		mqcap_ring_spsc_finish_wait(t->r->q[t->qs[i]].ring);
-}
-
-static void *consumer_main(void *arg)
-{
-	struct rthread *t = arg;
-	mqcap_run_t *r = t->r;
-	uint64_t next_snap;
-
-	if (thread_setup(t))
-		goto out;
-	next_snap = now_ns() + SNAP_NS;
-	for (;;) {
-		bool any = false, all_done = true;
-
-		/* No exit on stop: the pollers stop, and we drain what they queued, so that
-		 * every packet received is either delivered or counted as a hand-off drop. */
-		for (unsigned i = 0; i < t->nq; i++) {
-			struct rqueue *q = &r->q[t->qs[i]];
-			/* Acquire, pairs with the release in poller_main(): read done before the ring. */
-			int done = atomic_load_explicit(&q->poller_done, memory_order_acquire);
-			uint32_t idx, n = mqcap_ring_spsc_peek(q->ring, r->o.burst, &idx);
-			uint32_t to_wrap = r->o.ring_slots - (idx & (r->o.ring_slots - 1));
-
-			if (!n) {
-				all_done &= done != 0;
-				continue;
-			}
-			all_done = false;
-			any = true;
-			/* The callback wants an array: stop at the ring's end, the rest comes next. */
-			if (n > to_wrap)
-				n = to_wrap;
-			{
-				const struct mqcap_pkt *pk = mqcap_ring_spsc_slot(q->ring, idx);
-
-				t->packets += n;
-				t->bursts++;
-				for (uint32_t k = 0; k < n; k++)
-					t->bytes += pk[k].len;
-				if (r->fn(r->user, t->idx, pk, n))
-					mqcap_run_stop(r);
-			}
-			mqcap_ring_spsc_release(q->ring, n);
-		}
-		if (all_done)
-			break;
-		if (!any)
-			consumer_sleep(t, r->o.poll_ms);
-		if (now_ns() >= next_snap) {
-			snapshot(t, consumer_handoff_drops(t));
-			next_snap += SNAP_NS;
-		}
-	}
-out:
-	thread_exit(t);
+	mqcap__run_thread_exit(t);
 	return NULL;
 }
 
@@ -857,27 +657,19 @@ int mqcap_run_start(mqcap_run_t *r)
 	if (r->started)
 		return mqcap__err_set(&r->err, EALREADY, "already started");
 	r->started = true;
-	for (unsigned i = 0; i < r->np && !rc; i++) {
-		struct rqueue *q = &r->q[r->p[i].qs[0]];
-		MQCAP_RING_SPSC_OPTS(ro, .flags = MQCAP_RING_F_WAKE, .wake_items = 1);
-
-		q->ring = mqcap_ring_spsc_create(r->o.ring_slots, sizeof(struct mqcap_pkt), &ro);
-		q->slab = malloc((size_t)r->o.ring_slots * r->o.slot_bytes);
-		if (!q->ring || !q->slab)
-			rc = mqcap__err_set(&r->err, q->ring ? ENOMEM : errno,
-					    "cannot create the poller->consumer ring: %s",
-					    q->ring ? "out of memory" : mqcap_last_error());
-	}
+	if (r->np)
+		rc = mqcap__balance_rings(r);
 	for (unsigned i = 0; i < r->np && !rc; i++)
-		rc = spawn(&r->p[i], poller_main);
+		rc = spawn(&r->p[i], mqcap__balance_poller_main);
 	for (unsigned i = 0; i < r->nw && !rc; i++)
-		rc = spawn(&r->w[i], r->pplan ? consumer_main : worker_main);
+		rc = spawn(&r->w[i], r->pplan ? mqcap__balance_consumer_main : worker_main);
+	pthread_mutex_lock(&r->mu);
+	/* Threads already started read first_err and may set err: both only under r->mu. */
 	if (rc && !r->first_err) {
 		r->first_err = -rc;
 		if (!r->err.msg[0])
 			mqcap__err_set(&r->err, -rc, "cannot start a thread: %s", strerror(-rc));
 	}
-	pthread_mutex_lock(&r->mu);
 	if (!rc) {
 		while (r->nopened < nthreads && !r->first_err)
 			pthread_cond_wait(&r->cv, &r->mu);
@@ -887,14 +679,62 @@ int mqcap_run_start(mqcap_run_t *r)
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	if (rc) {
-		mqcap_run_stop(r);
+		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 		return rc;
 	}
 	return 0;
 }
 
+/*
+ * The open runs, so that mqcap_run_stop() can tell a live run from a closed one without
+ * touching it: a signal handler may hold the pointer while the main thread closes the run.
+ * mqcap_run_stop() counts itself in stops_in_flight before it looks r up; close takes r out
+ * of the table before it waits for stops_in_flight to drain. Both sides are sequentially
+ * consistent (a store, then a load of the other variable: Dekker), so a stop either saw r
+ * gone, or close waits until that stop has finished with r.
+ */
+#define MAX_RUNS 256
+static _Atomic(mqcap_run_t *) open_runs[MAX_RUNS];
+static _Atomic unsigned stops_in_flight;
+
+static int runs_add(mqcap_run_t *r)
+{
+	for (unsigned i = 0; i < MAX_RUNS; i++) {
+		mqcap_run_t *none = NULL;
+
+		if (atomic_compare_exchange_strong(&open_runs[i], &none, r))
+			return 0;
+	}
+	return mqcap__err_set(&r->err, EMFILE, "more than %d runs open in this process", MAX_RUNS);
+}
+
+static void runs_remove(mqcap_run_t *r)
+{
+	bool found = false;
+
+	for (unsigned i = 0; i < MAX_RUNS; i++)
+		if (atomic_load(&open_runs[i]) == r) {
+			atomic_store(&open_runs[i], NULL);
+			found = true;
+		}
+	/* A stop that found r before the store above may still be waking its handles. */
+	while (found && atomic_load(&stops_in_flight))
+		sched_yield();
+}
+
 void mqcap_run_stop(mqcap_run_t *r)
+{
+	atomic_fetch_add(&stops_in_flight, 1);
+	for (unsigned i = 0; r && i < MAX_RUNS; i++)
+		if (atomic_load(&open_runs[i]) == r) {
+			mqcap__run_stop(r);
+			break;
+		}
+	atomic_fetch_sub(&stops_in_flight, 1);
+}
+
+void mqcap__run_stop(mqcap_run_t *r)
 {
 	/* Relaxed: a flag that nothing is read through; threads poll it between bursts. */
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
@@ -928,7 +768,7 @@ int mqcap_run_wait(mqcap_run_t *r, int timeout_ms)
 		started += r->w[i].started;
 	for (unsigned i = 0; r->p && i < r->np; i++)
 		started += r->p[i].started;
-	clock_gettime(CLOCK_REALTIME, &dl);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
 	if (timeout_ms >= 0) {
 		dl.tv_sec += timeout_ms / 1000;
 		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -960,7 +800,10 @@ int mqcap_run_wait(mqcap_run_t *r, int timeout_ms)
 			r->p[i].started = false;
 		}
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
-	return r->first_err ? -r->first_err : 0;
+	pthread_mutex_lock(&r->mu);
+	rc = r->first_err ? -r->first_err : 0;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 static void free_threads(struct rthread *ts, unsigned n)
@@ -968,7 +811,7 @@ static void free_threads(struct rthread *ts, unsigned n)
 	for (unsigned i = 0; ts && i < n; i++) {
 		mqcap_close(atomic_load(&ts[i].h));
 		free(ts[i].qs);
-		free(ts[i].hq);
+		free(ts[i].label);
 		pthread_mutex_destroy(&ts[i].mu);
 	}
 	free(ts);
@@ -978,8 +821,9 @@ void mqcap_run_close(mqcap_run_t *r)
 {
 	if (!r)
 		return;
+	runs_remove(r);
 	if (r->w || r->p) {
-		mqcap_run_stop(r);
+		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 	}
 	free_threads(r->w, r->nw);
@@ -994,6 +838,7 @@ void mqcap_run_close(mqcap_run_t *r)
 	mqcap_plan_free(r->pplan);
 	mqcap_topo_close(r->topo);
 	free(r->filter);
+	free(r->file);
 	free((void *)r->o.cpus);
 	free((void *)r->o.poller_cpus);
 	pthread_mutex_destroy(&r->mu);
@@ -1003,7 +848,28 @@ void mqcap_run_close(mqcap_run_t *r)
 
 const char *mqcap_run_errmsg(const mqcap_run_t *r)
 {
-	return r->err.msg[0] ? r->err.msg : "no error";
+	mqcap_run_t *rw = (mqcap_run_t *)r; /* the lock, not the run, changes */
+	const char *msg;
+
+	/* Once set, the message never changes (the first failure wins), so the pointer may be
+	 * read after the unlock. */
+	pthread_mutex_lock(&rw->mu);
+	msg = r->err.msg[0] ? r->err.msg : "no error";
+	pthread_mutex_unlock(&rw->mu);
+	return msg;
+}
+
+unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len)
+{
+	mqcap_run_t *rw = (mqcap_run_t *)r;
+	unsigned n;
+
+	pthread_mutex_lock(&rw->mu);
+	n = r->nreports;
+	if (buf && len)
+		snprintf(buf, len, "%s", r->report);
+	pthread_mutex_unlock(&rw->mu);
+	return n;
 }
 
 unsigned mqcap_run_worker_count(const mqcap_run_t *r)
@@ -1022,7 +888,7 @@ int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_wo
 	*st = t->snap;
 	pthread_mutex_unlock(&t->mu);
 	if (!st->ts_ns)
-		st->ts_ns = now_ns();
+		st->ts_ns = mqcap__run_now_ns();
 	return 0;
 }
 

@@ -25,10 +25,8 @@
  * waiting forever hears of it too. The kernel creates new threaded-NAPI pollers on the way
  * up, so if the queue's poller was pinned to one CPU when the capture opened, it is pinned
  * there again (napi.h). A device that disappears ends the capture: -ENODEV on every later
- * call. Measured on veth (tests/system/test_xdp_flap.sh): a few frames that arrive in the
- * instant the link goes down or comes up reach the stack without passing the program (veth
- * polls briefly with its program unset); the device's per-queue counters show them, ours
- * cannot.
+ * call. On veth a few frames at the flap reach the stack without passing the program (the
+ * measurement is in docs/kernel-notes.md); only the device's own counters see them.
  *
  * Counters: per queue, kernel_seen = received + filtered + every drop_* + passed_stack once
  * the RX ring is drained (frames still waiting in it are in kernel_seen only). The RX ring
@@ -53,6 +51,7 @@
 #include <unistd.h>
 
 #include "mqcap/napi.h"
+#include "mqcap/queues.h"
 #include "filter_int.h"
 #include "iface_int.h"
 #include "source_int.h"
@@ -158,17 +157,19 @@ static int poll_fd_open(struct mqcap__reader *r, struct afxdp *a, bool busy_poll
 	return 0;
 }
 
-/* The queue's poller, listed anew; false without threaded NAPI or on failure. */
+/* The queue's poller thread, found anew (queues.h); false without threaded NAPI or on
+ * failure. */
 static bool napi_find(const struct mqcap__reader *r, struct mqcap_napi_thread *out)
 {
-	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread.
-	 * Pollers are listed in queue order, so the first queue + 1 of them are enough. */
-	struct mqcap_napi_thread *t = calloc(r->queue + 1, sizeof(*t));
-	bool found = t && mqcap_napi_list(r->dev_name, t, r->queue + 1) > (int)r->queue;
+	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread. */
+	struct mqcap_queue_poller *p = calloc(1, sizeof(*p));
+	bool found = p && mqcap_queue_poller(r->dev_name, r->queue, 0, p) == 0 && p->pid > 0;
 
 	if (found)
-		*out = t[r->queue];
-	free(t);
+		*out = (struct mqcap_napi_thread){ .queue = r->queue, .napi_id = p->napi_id,
+						   .pid = p->pid, .last_cpu = p->last_cpu,
+						   .allowed = p->allowed };
+	free(p);
 	return found;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * topo.c - the machine's layout from hwloc, NIC locality, queue IRQs, and the placement planner.
+ * topo.c - the machine's layout from hwloc, NIC locality and queue IRQs (the planner: plan.c).
  *
  * hwloc is asked once, at open; everything afterwards works on a flat array of CPUs with the ids
  * of their core, caches, node and package, so the planner is plain arithmetic and the same code
@@ -19,13 +19,7 @@
 
 #include "mqcap/topo.h"
 #include "error_int.h"
-
-struct mqcap_topo {
-	hwloc_topology_t h;
-	unsigned ncpus, ncores, npackages, nnuma;
-	struct mqcap_topo_cpu *cpus; /* hwloc (logical) order */
-	struct mqcap__err err;
-};
+#include "topo_int.h"
 
 static int ancestor_index(hwloc_obj_t pu, hwloc_obj_type_t type)
 {
@@ -189,7 +183,7 @@ unsigned mqcap_topo_numa_count(const mqcap_topo_t *t)
 	return t->nnuma;
 }
 
-static int cpu_distance(const struct mqcap_topo_cpu *a, const struct mqcap_topo_cpu *b)
+int mqcap__cpu_distance(const struct mqcap_topo_cpu *a, const struct mqcap_topo_cpu *b)
 {
 	if (a->cpu == b->cpu)
 		return MQCAP_DIST_SAME_CPU;
@@ -210,7 +204,7 @@ int mqcap_topo_distance(const mqcap_topo_t *t, int cpu_a, int cpu_b)
 {
 	const struct mqcap_topo_cpu *a = mqcap_topo_cpu(t, cpu_a), *b = mqcap_topo_cpu(t, cpu_b);
 
-	return a && b ? cpu_distance(a, b) : -1;
+	return a && b ? mqcap__cpu_distance(a, b) : -1;
 }
 
 const char *mqcap_topo_dist_name(int dist)
@@ -270,81 +264,7 @@ int mqcap_topo_dev_numa(const mqcap_topo_t *t, const char *dev)
 	return (int)v;
 }
 
-/* Does an IRQ named `name` serve RX queue q of dev? Drivers name them "DEV-TxRx-Q" (Intel),
- * "DEV-rx-Q", "DEV-Q" and the like; a "tx"-only vector does not poll RX. */
-static bool irq_name_matches(const char *name, const char *dev, unsigned q)
-{
-	size_t dl = strlen(dev);
-	const char *rest, *num;
-	char qs[16];
-	bool has_rx = false;
-
-	if (strncmp(name, dev, dl) || name[dl] != '-')
-		return false;
-	rest = name + dl + 1;
-	snprintf(qs, sizeof(qs), "%u", q);
-	num = strrchr(rest, '-');
-	num = num ? num + 1 : rest;
-	if (strcmp(num, qs))
-		return false;
-	if (num == rest)
-		return true;
-	for (const char *p = rest; p < num; p++)
-		if (tolower((unsigned char)p[0]) == 'r' && tolower((unsigned char)p[1]) == 'x')
-			has_rx = true;
-	return has_rx;
-}
-
-int mqcap_queue_irq_cpu(const char *dev, unsigned queue, int *irq_out)
-{
-	FILE *f = fopen("/proc/interrupts", "r");
-	char line[4096], path[96];
-	int irq = -1;
-
-	if (!f)
-		return -errno;
-	while (irq < 0 && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':'), *last, *end;
-		long n;
-
-		if (!colon)
-			continue;
-		n = strtol(line, &end, 10);
-		if (end != colon || n < 0)
-			continue; /* NMI, LOC, ... have no number */
-		end = line + strlen(line);
-		while (end > line && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		last = strrchr(line, ' ');
-		if (last && irq_name_matches(last + 1, dev, queue))
-			irq = (int)n;
-	}
-	fclose(f);
-	if (irq < 0)
-		return -ENOENT;
-	if (irq_out)
-		*irq_out = irq;
-	snprintf(path, sizeof(path), "/proc/irq/%d/effective_affinity_list", irq);
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
-		f = fopen(path, "r");
-	}
-	if (!f)
-		return -errno;
-	{
-		long cpu = -1;
-		int ok = fscanf(f, "%ld", &cpu) == 1;
-
-		fclose(f);
-		return ok && cpu >= 0 ? (int)cpu : -ENOENT;
-	}
-}
-
-/* snprintf into buf at *off, tracking the total length even past the end. */
-static void appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
+void mqcap__appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -362,362 +282,27 @@ int mqcap_topo_format(const mqcap_topo_t *t, char *buf, size_t len)
 
 	if (buf && len)
 		buf[0] = '\0';
-	appendf(buf, len, &off, "%u package(s), %u NUMA node(s), %u core(s), %u cpu(s)\n",
+	mqcap__appendf(buf, len, &off, "%u package(s), %u NUMA node(s), %u core(s), %u cpu(s)\n",
 		t->npackages, t->nnuma, t->ncores, t->ncpus);
 	for (unsigned p = 0; p < t->npackages; p++) {
 		int last_core = INT_MIN, last_numa = INT_MIN;
 
-		appendf(buf, len, &off, "  package %u:", p);
+		mqcap__appendf(buf, len, &off, "  package %u:", p);
 		for (unsigned i = 0; i < t->ncpus; i++) {
 			const struct mqcap_topo_cpu *c = &t->cpus[i];
 
 			if (c->package != (int)p)
 				continue;
 			if (c->numa != last_numa) {
-				appendf(buf, len, &off, " [numa %d]", c->numa);
+				mqcap__appendf(buf, len, &off, " [numa %d]", c->numa);
 				last_numa = c->numa;
 			}
-			appendf(buf, len, &off, "%s%d%s", c->core == last_core ? "," : " ", c->cpu,
+			mqcap__appendf(buf, len, &off, "%s%d%s", c->core == last_core ? "," : " ", c->cpu,
 				c->usable ? "" : "(x)");
 			last_core = c->core;
 		}
-		appendf(buf, len, &off, "\n");
+		mqcap__appendf(buf, len, &off, "\n");
 	}
-	appendf(buf, len, &off, "  (cpus of one core are joined by ',': SMT siblings; (x): not usable here)\n");
-	return (int)off;
-}
-
-/* ---- the planner ---- */
-
-struct pworker {
-	int anchor;   /* the poller CPU this worker should be near, -1 if none known */
-	int numa;     /* NIC node, -1 if none */
-	int cpu;
-	int dist;
-	unsigned nqueues;
-};
-
-static int topo_pos(const mqcap_topo_t *t, int cpu)
-{
-	for (unsigned i = 0; i < t->ncpus; i++)
-		if (t->cpus[i].cpu == cpu)
-			return (int)i;
-	return INT_MAX;
-}
-
-/* Lexicographic cost of putting a worker on CPU index ci: lower is better. */
-struct cost {
-	int load, smt, numa, foreign, dist, pos;
-};
-
-static int cost_cmp(const struct cost *a, const struct cost *b)
-{
-	/* Field by field, in declaration order (indexing past &a->load would be undefined). */
-	const int x[] = { a->load, a->smt, a->numa, a->foreign, a->dist, a->pos };
-	const int y[] = { b->load, b->smt, b->numa, b->foreign, b->dist, b->pos };
-
-	_Static_assert(sizeof(x) == sizeof(struct cost), "cost_cmp must compare every field");
-	for (unsigned i = 0; i < sizeof(x) / sizeof(x[0]); i++)
-		if (x[i] != y[i])
-			return x[i] < y[i] ? -1 : 1;
-	return 0;
-}
-
-static void plan_auto(const mqcap_topo_t *t, struct pworker *w, unsigned nw,
-		      const struct mqcap_plan_queue *q, unsigned nq, const int *load0, uint32_t flags)
-{
-	int *load = calloc(t->ncpus, sizeof(int));
-	unsigned *order = calloc(nw, sizeof(unsigned)), no = 0;
-
-	if (!load || !order)
-		goto out; /* caller checked allocation with the same sizes; unreachable in practice */
-	memcpy(load, load0, t->ncpus * sizeof(int));
-	/* Workers whose poller is known choose first, so they get their poller's CPU before a
-	 * worker that could go anywhere takes it. */
-	for (unsigned i = 0; i < nw; i++)
-		if (w[i].anchor >= 0)
-			order[no++] = i;
-	for (unsigned i = 0; i < nw; i++)
-		if (w[i].anchor < 0)
-			order[no++] = i;
-
-	for (unsigned k = 0; k < nw; k++) {
-		struct pworker *pw = &w[order[k]];
-		const struct mqcap_topo_cpu *anchor = pw->anchor >= 0 ? mqcap_topo_cpu(t, pw->anchor) : NULL;
-		bool free_core = false;
-		struct cost best = { .load = INT_MAX };
-		int best_i = -1;
-
-		/* Is there a usable core with no worker on any of its CPUs? */
-		for (unsigned i = 0; i < t->ncpus && !free_core; i++) {
-			bool idle = t->cpus[i].usable;
-
-			for (unsigned j = 0; j < t->ncpus && idle; j++)
-				if (t->cpus[j].core == t->cpus[i].core && load[j])
-					idle = false;
-			free_core = idle;
-		}
-		for (unsigned i = 0; i < t->ncpus; i++) {
-			const struct mqcap_topo_cpu *c = &t->cpus[i];
-			struct cost cs = { .load = load[i], .pos = (int)i };
-
-			if (!c->usable)
-				continue;
-			if (free_core)
-				for (unsigned j = 0; j < t->ncpus; j++)
-					if (j != i && t->cpus[j].core == c->core && load[j])
-						cs.smt = 1;
-			if (!(flags & MQCAP_PLAN_NO_NUMA) && pw->numa >= 0 && c->numa != pw->numa)
-				cs.numa = 1;
-			for (unsigned j = 0; j < nq; j++)
-				if (q[j].poller_cpu == c->cpu && q[j].poller_cpu != pw->anchor)
-					cs.foreign = 1;
-			cs.dist = anchor ? cpu_distance(anchor, c) : 0;
-			if (best_i < 0 || cost_cmp(&cs, &best) < 0) {
-				best = cs;
-				best_i = (int)i;
-			}
-		}
-		/* best_i >= 0: the caller made sure some CPU is usable. */
-		pw->cpu = t->cpus[best_i].cpu;
-		pw->dist = anchor ? best.dist : -1;
-		load[best_i]++;
-	}
-out:
-	free(load);
-	free(order);
-}
-
-/* Group queues onto nw workers: queues whose pollers are near each other share a worker.
- * Sort by the poller's place in the topology (unknown pollers last, in the caller's order)
- * and cut into nw runs of near-equal length. */
-static void group_queues(const mqcap_topo_t *t, const struct mqcap_plan_queue *q, unsigned nq,
-			 unsigned nw, int *qworker)
-{
-	unsigned *idx = malloc(nq * sizeof(*idx));
-
-	if (!idx)
-		return;
-	for (unsigned i = 0; i < nq; i++)
-		idx[i] = i;
-	/* insertion sort: stable, and nq is small */
-	for (unsigned i = 1; i < nq; i++) {
-		unsigned v = idx[i], j = i;
-		int pv = q[v].poller_cpu >= 0 ? topo_pos(t, q[v].poller_cpu) : INT_MAX;
-
-		while (j > 0) {
-			unsigned u = idx[j - 1];
-			int pu = q[u].poller_cpu >= 0 ? topo_pos(t, q[u].poller_cpu) : INT_MAX;
-
-			if (pu <= pv)
-				break;
-			idx[j] = u;
-			j--;
-		}
-		idx[j] = v;
-	}
-	for (unsigned k = 0; k < nq; k++)
-		qworker[idx[k]] = (int)((unsigned long)k * nw / nq);
-	free(idx);
-}
-
-struct mqcap_plan *mqcap_plan_make(mqcap_topo_t *t, const struct mqcap_plan_queue *q, unsigned nq,
-				   const struct mqcap_plan_opts *opts)
-{
-	MQCAP_PLAN_OPTS(o);
-	struct mqcap_plan *p;
-	struct pworker *w = NULL;
-	int *qworker = NULL, *load = NULL;
-	unsigned nusable;
-	int err = 0;
-
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	o.sz = sizeof(o);
-	if (!nq) {
-		mqcap__err_set(&t->err, EINVAL, "no queues to place");
-		errno = EINVAL;
-		return NULL;
-	}
-	nusable = mqcap_topo_usable_count(t);
-	if (!o.workers) {
-		unsigned fit = o.cpus && o.ncpus ? o.ncpus : nusable;
-
-		o.workers = (o.flags & MQCAP_PLAN_FIT) && fit && nq > fit ? fit : nq;
-	}
-	if (o.workers > nq) {
-		mqcap__err_set(&t->err, EINVAL,
-			       "%u worker threads for %u queue(s): a queue is read by one thread only "
-			       "(use fewer threads, or more queues)", o.workers, nq);
-		errno = EINVAL;
-		return NULL;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		mqcap__err_set(&t->err, ENOMEM, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	p->nqueues = nq;
-	p->nworkers = o.workers;
-	p->queues = calloc(nq, sizeof(*p->queues));
-	p->workers = calloc(o.workers, sizeof(*p->workers));
-	w = calloc(o.workers, sizeof(*w));
-	qworker = calloc(nq, sizeof(*qworker));
-	load = calloc(t->ncpus, sizeof(*load));
-	if (!p->queues || !p->workers || !w || !qworker || !load) {
-		err = -mqcap__err_set(&t->err, ENOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(p->queues, q, nq * sizeof(*q));
-
-	if (o.workers == nq)
-		for (unsigned i = 0; i < nq; i++)
-			qworker[i] = (int)i;
-	else
-		group_queues(t, q, nq, o.workers, qworker);
-	for (unsigned i = 0; i < o.workers; i++)
-		w[i].anchor = w[i].numa = -1;
-	for (unsigned i = 0; i < nq; i++) {
-		struct pworker *pw = &w[qworker[i]];
-
-		pw->nqueues++;
-		if (pw->anchor < 0 && q[i].poller_cpu >= 0 && mqcap_topo_cpu(t, q[i].poller_cpu))
-			pw->anchor = q[i].poller_cpu;
-		if (pw->numa < 0)
-			pw->numa = q[i].nic_numa;
-	}
-
-	if (o.flags & MQCAP_PLAN_NO_PIN) {
-		for (unsigned i = 0; i < o.workers; i++) {
-			w[i].cpu = -1;
-			w[i].dist = -1;
-		}
-	} else if (o.cpus && o.ncpus) {
-		for (unsigned i = 0; i < o.ncpus; i++) {
-			const struct mqcap_topo_cpu *c = mqcap_topo_cpu(t, o.cpus[i]);
-
-			if (!c || !c->usable) {
-				err = -mqcap__err_set(&t->err, EINVAL, "CPU %d %s", o.cpus[i],
-						      c ? "is not usable by this process (affinity or cpuset)"
-							: "does not exist on this machine");
-				goto out;
-			}
-		}
-		if (o.workers > o.ncpus && !(o.flags & MQCAP_PLAN_OVERSUBSCRIBE)) {
-			err = -mqcap__err_set(&t->err, E2BIG,
-					      "%u worker threads for %u CPU(s) in the list: two threads would "
-					      "share a CPU (allow it with --oversubscribe)", o.workers, o.ncpus);
-			goto out;
-		}
-		for (unsigned i = 0; i < o.workers; i++) {
-			w[i].cpu = o.cpus[i % o.ncpus];
-			w[i].dist = w[i].anchor >= 0 ? mqcap_topo_distance(t, w[i].anchor, w[i].cpu) : -1;
-		}
-	} else {
-		if (!nusable) {
-			err = -mqcap__err_set(&t->err, EINVAL, "no usable CPU in the topology");
-			goto out;
-		}
-		if (o.workers > nusable && !(o.flags & MQCAP_PLAN_OVERSUBSCRIBE)) {
-			err = -mqcap__err_set(&t->err, E2BIG,
-					      "%u worker threads for %u usable CPU(s): two threads would "
-					      "share a CPU (allow it with --oversubscribe)", o.workers, nusable);
-			goto out;
-		}
-		for (unsigned i = 0; i < o.nbusy && o.busy_cpus; i++) {
-			int pos = topo_pos(t, o.busy_cpus[i]);
-
-			if (pos != INT_MAX)
-				load[pos]++;
-		}
-		plan_auto(t, w, o.workers, q, nq, load, o.flags);
-	}
-
-	for (unsigned i = 0; i < o.workers; i++) {
-		struct mqcap_plan_worker *pw = &p->workers[i];
-
-		pw->cpu = w[i].cpu;
-		pw->nqueues = w[i].nqueues;
-		if (o.flags & MQCAP_PLAN_NO_PIN)
-			snprintf(pw->why, sizeof(pw->why), "not pinned");
-		else if (o.cpus && o.ncpus)
-			snprintf(pw->why, sizeof(pw->why), "manual");
-		else if (w[i].anchor < 0)
-			snprintf(pw->why, sizeof(pw->why), "poller not pinned: pin it here");
-		else if (w[i].dist == MQCAP_DIST_SAME_CPU)
-			snprintf(pw->why, sizeof(pw->why), "on its poller's cpu");
-		else
-			snprintf(pw->why, sizeof(pw->why), "%s with poller cpu %d",
-				 mqcap_topo_dist_name(w[i].dist), w[i].anchor);
-	}
-	for (unsigned i = 0; i < nq; i++) {
-		struct mqcap_plan_queue *pq = &p->queues[i];
-
-		pq->worker = qworker[i];
-		pq->cpu = w[qworker[i]].cpu;
-		pq->planned_poller_cpu = pq->poller_cpu >= 0 ? pq->poller_cpu : pq->cpu;
-		pq->dist = pq->planned_poller_cpu >= 0 && pq->cpu >= 0
-				   ? mqcap_topo_distance(t, pq->planned_poller_cpu, pq->cpu) : -1;
-	}
-out:
-	free(w);
-	free(qworker);
-	free(load);
-	if (err) {
-		mqcap_plan_free(p);
-		errno = err;
-		return NULL;
-	}
-	return p;
-}
-
-void mqcap_plan_free(struct mqcap_plan *p)
-{
-	if (!p)
-		return;
-	free(p->queues);
-	free(p->workers);
-	free(p);
-}
-
-int mqcap_plan_format(const mqcap_topo_t *t, const struct mqcap_plan *p, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	if (buf && len)
-		buf[0] = '\0';
-	for (unsigned wi = 0; wi < p->nworkers; wi++) {
-		const struct mqcap_plan_worker *w = &p->workers[wi];
-		const struct mqcap_topo_cpu *c = w->cpu >= 0 ? mqcap_topo_cpu(t, w->cpu) : NULL;
-		bool first = true;
-
-		if (c)
-			appendf(buf, len, &off, "worker %-2u cpu %-3d (core %d, numa %d)  ", wi, w->cpu,
-				c->core, c->numa);
-		else
-			appendf(buf, len, &off, "worker %-2u cpu any                     ", wi);
-		for (unsigned i = 0; i < p->nqueues; i++) {
-			const struct mqcap_plan_queue *q = &p->queues[i];
-
-			if (q->worker != (int)wi)
-				continue;
-			appendf(buf, len, &off, "%s%s@%u", first ? "" : ",", q->dev, q->queue);
-			first = false;
-		}
-		appendf(buf, len, &off, "  %s\n", w->why);
-		for (unsigned i = 0; i < p->nqueues; i++) {
-			const struct mqcap_plan_queue *q = &p->queues[i];
-
-			if (q->worker != (int)wi)
-				continue;
-			if (q->poller_cpu >= 0)
-				appendf(buf, len, &off, "    %s@%u: poller on cpu %d (%s)\n", q->dev,
-					q->queue, q->poller_cpu, mqcap_topo_dist_name(q->dist));
-			else if (q->planned_poller_cpu >= 0)
-				appendf(buf, len, &off, "    %s@%u: poller unpinned, plan: pin to cpu %d\n",
-					q->dev, q->queue, q->planned_poller_cpu);
-		}
-	}
+	mqcap__appendf(buf, len, &off, "  (cpus of one core are joined by ',': SMT siblings; (x): not usable here)\n");
 	return (int)off;
 }

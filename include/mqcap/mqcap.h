@@ -141,14 +141,18 @@ const char *mqcap_last_error(void);
  * (0: do not wait, -1: forever). Returns the number of packets (> 0), 0 on timeout or when
  * mqcap_wake() was called, -ENODATA at the end of an offline file, or another -errno
  * (-ENETDOWN when a device went down; see mqcap_errmsg(). xdp: a report, not an end: the
- * handle stays usable and delivers again once the link is back up).
+ * handle stays usable and delivers again once the link is back up. The kernel makes new
+ * threaded-NAPI threads on the way up; if the queue's thread was pinned to one CPU when the
+ * handle opened, the xdp backend pins the new one there again: it changes kernel thread
+ * affinity, as mqtune --apply would. run.h's runtime rides through such reports.)
  */
 int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms);
 
 /* Give back the views of the last burst now, so the kernel can reuse their slots. */
 void mqcap_release(mqcap_t *c);
 
-/* Totals over all queues of the handle. Returns 0 or -errno. */
+/* Totals over all queues of the handle (the sum of mqcap_queue_stats()). Returns 0 or -errno.
+ * The handle's thread only (as every call but mqcap_wake()). */
 int mqcap_stats(mqcap_t *c, struct mqcap_stats *st);
 
 /* Number of queues the handle reads; the i-th is described by mqcap_queue_info(). */
@@ -164,7 +168,9 @@ struct mqcap_queue_info {
 /* Describe queue i (0 <= i < mqcap_queue_count()). Returns 0 or -EINVAL. */
 int mqcap_queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info);
 
-/* Counters of queue i alone. Returns 0 or -errno. */
+/* Counters of queue i alone, cumulative since open. Returns 0 or -errno. packet: the kernel's
+ * PACKET_STATISTICS counters reset when read, so the backend adds each reading to its totals;
+ * reading them on the socket behind the library's back would lose counts. */
 int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st);
 
 /* The backend in use, for the user to see: "packet", "xdp (copy)", "xdp (zero-copy)", "pcap". */

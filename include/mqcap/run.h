@@ -19,7 +19,8 @@
  *       avoid. A full ring drops the packet and counts it (drop_handoff).
  *
  * Stopping: mqcap_run_stop() from any thread or a signal handler; the callback returning
- * non-zero; the end of an offline file (all workers done); or an error in a worker.
+ * non-zero; the end of an offline file (all workers done); or an error in a worker. A link
+ * that goes down is not an error: the run rides through (mqcap_run_link_reports()).
  *
  * Errors as in mqcap.h: int calls return 0 or -errno, mqcap_run_open() NULL + errno with the
  * message in mqcap_last_error(), later failures in mqcap_run_errmsg(). The library never prints.
@@ -60,14 +61,12 @@ typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt 
 					     * split mode, whose consumers stay one per queue */
 #define MQCAP_RUN_F_NO_BATCH      (1u << 6) /* never sleep after short bursts (batch_usecs ignored) */
 
-/* The automatic batching wait. On the 2-vCPU testbed VM, a reader on its NAPI thread's CPU
- * that was woken per packet once held a paced 300 kpps sender to 13 kpps, where waiting 200 us
- * after finding the ring empty reached the no-capture rate; at other times (less load on the
- * machine) both ran at full rate. The wait is taken only when the ring is empty, so it never
- * caps a busy queue. 1000 us rather than 200: at a paced 300 kpps it cut the reader's own CPU
- * from 167 to 58 ns per packet (fewer wake-ups) at the same capture-core total, and 1 ms of
- * traffic fits the default rings (4096 AF_XDP frames, 4 MiB TPACKET) up to ~4 Mpps. The cost
- * is up to ~1 ms of added delivery latency on a lightly loaded queue. */
+/* The automatic batching wait: after finding the ring empty right after a short burst, a worker
+ * that shares its CPU with one of its queues' kernel pollers waits this long before receiving
+ * again, so the poller fills the ring instead of being preempted by a wake-up per packet. The
+ * wait is taken only when the ring is empty, so it never caps a busy queue; it costs up to this
+ * much delivery latency on a lightly loaded queue. Why 1000 us and not less: the measurements
+ * are in docs/measurements.md. */
 #define MQCAP_RUN_BATCH_AUTO_US 1000u
 
 struct mqcap_run_opts {
@@ -118,8 +117,16 @@ const mqcap_topo_t *mqcap_run_topo(const mqcap_run_t *r);
  */
 int mqcap_run_start(mqcap_run_t *r);
 
-/* Ask every thread to stop: async-signal-safe (it stores a flag and writes eventfds). Threads
- * notice within poll_ms. */
+/*
+ * Ask every thread to stop. Threads notice within poll_ms. Async-signal-safe (it stores a flag
+ * and writes eventfds), and safe against a racing mqcap_run_close(): the library keeps a table
+ * of open runs and looks r up there first, so a signal handler (or another thread) that still
+ * holds the pointer while the run is being closed, or after it was closed, does nothing
+ * harmful: close waits for a stop already under way, and a stop on a closed run does nothing.
+ * The safe use from a signal handler is therefore: keep the run in a global, call
+ * mqcap_run_stop(global) from the handler; no need to block the signal around close. (Should a
+ * new run be opened at the very address of a closed one, a stale stop stops the new run.)
+ */
 void mqcap_run_stop(mqcap_run_t *r);
 
 /* Has the run stopped, or been asked to (stop, callback, error, end of files)? */
@@ -131,10 +138,22 @@ int mqcap_run_stopping(const mqcap_run_t *r);
  */
 int mqcap_run_wait(mqcap_run_t *r, int timeout_ms);
 
-/* Stop, join and free. Stats are gone afterwards. NULL is ignored. */
+/* Stop, join and free. Stats are gone afterwards. NULL is ignored. After it returns, a
+ * mqcap_run_stop() on r does nothing. */
 void mqcap_run_close(mqcap_run_t *r);
 
+/* The message of the first failure after open (a thread's receive or open error, a failed
+ * start), or "no error". The first failure wins and its message never changes, so the
+ * pointer stays valid until close. Any thread. */
 const char *mqcap_run_errmsg(const mqcap_run_t *r);
+
+/*
+ * Link reports: how many times a handle of the run said -ENETDOWN (a device went down) since
+ * start. A link flap does not end the run: each handle delivers again once its link is back
+ * up, and the counters keep adding up. Copies the last report's message into buf (len bytes,
+ * "" when none; buf may be NULL). Any thread, any time.
+ */
+unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len);
 
 /* Per-worker counters (a snapshot). */
 struct mqcap_run_worker_stats {
@@ -147,7 +166,10 @@ struct mqcap_run_worker_stats {
 	int done;               /* the thread has finished */
 };
 
+/* Number of worker threads (split mode: consumers), as planned: mqcap_run_plan()->nworkers. */
 unsigned mqcap_run_worker_count(const mqcap_run_t *r);
+/* Copy worker w's latest snapshot into *st (ts_ns is "now" before the worker's first one).
+ * 0, or -EINVAL when w is not below mqcap_run_worker_count(). Any thread, any time until close. */
 int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st);
 
 /* Queues, in plan order (mqcap_run_plan()->queues[i]); counters of queue i from its handle. */

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "mqcap/mqcap.h" /* mqcap_last_error() */
+#include "mqcap/queues.h" /* mqcap_queue_irq_cpu(), declared there since it moved */
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +58,10 @@ struct mqcap_topo_cpu {
  * another machine. Returns NULL with errno set and the reason in mqcap_last_error().
  */
 mqcap_topo_t *mqcap_topo_open(const char *xml_path);
+/* Free the topology (and hwloc's copy). Plans made from it stay valid; NULL is ignored. */
 void mqcap_topo_close(mqcap_topo_t *t);
+/* The message of the last failed call on t (e.g. mqcap_plan_make()), or "no error". Valid
+ * until the next call on t; t's thread only. */
 const char *mqcap_topo_errmsg(const mqcap_topo_t *t);
 
 /* Number of CPUs, and the i-th in hwloc's order (neighbours are adjacent); NULL if i is out of
@@ -69,9 +73,11 @@ const struct mqcap_topo_cpu *mqcap_topo_cpu(const mqcap_topo_t *t, int cpu);
 /* How many CPUs of the topology this process may use (mqcap_topo_cpu.usable). */
 unsigned mqcap_topo_usable_count(const mqcap_topo_t *t);
 
-/* Counts of cores, packages and NUMA nodes. */
+/* Number of physical cores (SMT siblings count once). */
 unsigned mqcap_topo_core_count(const mqcap_topo_t *t);
+/* Number of packages (sockets); 1 on a single-socket machine or when hwloc cannot tell. */
 unsigned mqcap_topo_package_count(const mqcap_topo_t *t);
+/* Number of NUMA nodes; 1 on a machine without NUMA. */
 unsigned mqcap_topo_numa_count(const mqcap_topo_t *t);
 
 /* How far apart two CPUs are, smaller is closer. -1 if either CPU is unknown. */
@@ -96,13 +102,7 @@ const char *mqcap_topo_dist_name(int dist);
  */
 int mqcap_topo_dev_numa(const mqcap_topo_t *t, const char *dev);
 
-/*
- * The CPU that services RX queue `queue` of `dev` by interrupt: the IRQ named after the device
- * and queue in /proc/interrupts ("DEV-TxRx-Q", "DEV-rx-Q", "DEV-Q"), and its effective affinity.
- * Returns the CPU (>= 0), -ENOENT when the device has no per-queue IRQ (veth, threaded NAPI
- * only), or -errno. *irq receives the IRQ number when not NULL and one was found.
- */
-int mqcap_queue_irq_cpu(const char *dev, unsigned queue, int *irq);
+/* mqcap_queue_irq_cpu(), the IRQ CPU of an RX queue, is declared in queues.h. */
 
 /*
  * A human description of the topology: one line per package with its NUMA node(s) and cores,
@@ -171,6 +171,7 @@ struct mqcap_plan {
  */
 struct mqcap_plan *mqcap_plan_make(mqcap_topo_t *t, const struct mqcap_plan_queue *q, unsigned nq,
 				   const struct mqcap_plan_opts *opts);
+/* Free a plan from mqcap_plan_make(). NULL is ignored. */
 void mqcap_plan_free(struct mqcap_plan *p);
 
 /*

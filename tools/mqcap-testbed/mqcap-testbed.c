@@ -18,6 +18,7 @@
 
 #include "mqcap/mqcap.h"
 #include "mqcap/napi.h"
+#include "mqcap/queues.h"
 #include "mqcap/rss.h"
 #include "cli.h"
 #include "testbed.h"
@@ -570,6 +571,13 @@ static int read_facts(const struct tb_names *n, struct facts *f)
 	r = tb_netns_enter(n->rx_ns);
 	if (!r) {
 		r = tb_dev_queues(n->rx_dev, &rxq, &txq);
+		/* the RX count as the library sees it (queues.h), the one count for every tool */
+		if (!r) {
+			int nq = mqcap_dev_rx_queues(n->rx_dev, 0);
+
+			r = nq < 0 ? nq : 0;
+			rxq = nq > 0 ? (unsigned)nq : rxq;
+		}
 		if (!r)
 			r = tb_dev_mac(n->rx_dev, f->rx_mac, sizeof(f->rx_mac));
 		tb_netns_restore();

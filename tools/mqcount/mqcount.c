@@ -217,6 +217,21 @@ static int add_name(const char *arg, char *prefix, size_t plen, char *pcap, size
 	return 0;
 }
 
+/* Say each link report (a device went down) once, as it comes: the capture goes on. */
+static void link_report(const mqcap_run_t *run, unsigned *seen)
+{
+	char msg[256];
+	unsigned n = mqcap_run_link_reports(run, msg, sizeof(msg));
+
+	if (n == *seen)
+		return;
+	if (n == *seen + 1)
+		cli_warn("%s; the capture goes on", msg);
+	else
+		cli_warn("%u link reports, the last: %s; the capture goes on", n - *seen, msg);
+	*seen = n;
+}
+
 static int online_cpus(void)
 {
 	cpu_set_t set;
@@ -244,6 +259,7 @@ int main(int argc, char **argv)
 	struct vresult vr;
 	mqcap_run_t *run;
 	int rc, exit_code = 0;
+	unsigned nreports = 0;
 	char errbuf[512] = "";
 
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qh", longopts, NULL)) != -1) {
@@ -474,6 +490,7 @@ int main(int argc, char **argv)
 				break;
 			/* Short waits keep Ctrl-C and -d prompt; 0 means every thread has ended. */
 			rc = mqcap_run_wait(run, 100);
+			link_report(run, &nreports);
 			if (rc != -ETIMEDOUT)
 				break;
 			if (cli_now_ns() >= next) {
@@ -484,6 +501,7 @@ int main(int argc, char **argv)
 	}
 	mqcap_run_stop(run);
 	rc = mqcap_run_wait(run, -1);
+	link_report(run, &nreports);
 	if (rc) {
 		snprintf(errbuf, sizeof(errbuf), "%s", mqcap_run_errmsg(run));
 		cli_warn("%s", errbuf);

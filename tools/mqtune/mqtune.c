@@ -16,15 +16,17 @@
 #include "json.h"
 #include "range.h"
 #include "mqcap/napi.h"
+#include "mqcap/queues.h"
 #include "mqcap/topo.h"
 
-#define MAXQ 256
+#define MAXQ MQCAP_QUEUES_MAX
 #define MAXDEV 16
 
 static const char usage[] =
 "Usage: mqtune [options] [DEV...]\n"
-"Show the CPU topology, each device's RX queues with the kernel thread or IRQ that polls them\n"
-"and its CPU, and where capture threads should run. Devices are looked up in the current\n"
+"Show the CPU topology, each device's RX queues with the kernel thread or IRQ that polls them,\n"
+"its CPU and where that fact came from (netlink, netlink-rank, proc), and where capture threads\n"
+"should run. Devices are looked up in the current\n"
 "network namespace (run it under `ip netns exec NS`); default: every device but lo.\n"
 "\n"
 "  -n, --threads N      plan N capture threads (default: one per queue)\n"
@@ -44,6 +46,7 @@ struct qinfo {
 	int napi_pid, irq, cpu; /* cpu: where the poller is pinned, -1 floating/unknown */
 	int last_cpu;
 	char kind[8];           /* "napi", "irq", "softirq" */
+	const char *source;     /* where the facts came from: queues.h mqcap_qsrc_name() */
 };
 
 struct dev {
@@ -54,71 +57,49 @@ struct dev {
 	struct qinfo q[MAXQ];
 };
 
-static unsigned rx_queue_count(const char *dev)
-{
-	char path[128];
-	DIR *d;
-	struct dirent *e;
-	unsigned n = 0;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "rx-", 3))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int cpu_of_set(const cpu_set_t *s)
-{
-	if (CPU_COUNT(s) != 1)
-		return -1;
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, s))
-			return c;
-	return -1;
-}
-
 static int inspect(struct dev *d, const mqcap_topo_t *t)
 {
-	struct mqcap_napi_thread th[MAXQ];
-	int n;
+	struct mqcap_queue_poller *pp;
+	int n = mqcap_queue_pollers(d->name, 0, NULL, 0);
 
-	d->nq = rx_queue_count(d->name);
-	if (!d->nq) {
-		cli_warn("%s: no such device in this network namespace (or it has no RX queues)",
-			 d->name);
+	if (n <= 0) {
+		cli_warn("%s: %s", d->name, n ? mqcap_last_error() : "the device has no RX queues");
 		return -1;
 	}
-	if (d->nq > MAXQ)
-		d->nq = MAXQ;
+	pp = calloc((size_t)n, sizeof(*pp));
+	if (!pp)
+		cli_die(1, "out of memory");
+	n = mqcap_queue_pollers(d->name, 0, pp, (unsigned)n);
+	if (n <= 0) {
+		cli_warn("%s: %s", d->name, n ? mqcap_last_error() : "the device has no RX queues");
+		free(pp);
+		return -1;
+	}
+	d->nq = (unsigned)n < MAXQ ? (unsigned)n : MAXQ;
 	d->numa = mqcap_topo_dev_numa(t, d->name);
 	d->threaded = mqcap_napi_threaded(d->name);
-	n = mqcap_napi_list(d->name, th, MAXQ);
 	for (unsigned q = 0; q < d->nq; q++) {
 		struct qinfo *qi = &d->q[q];
-		int irq = -1, c;
+		const struct mqcap_queue_poller *p = &pp[q];
 
 		memset(qi, 0, sizeof(*qi));
-		qi->irq = qi->napi_pid = -1;
-		qi->cpu = qi->last_cpu = -1;
-		if (n > 0 && q < (unsigned)n) {
+		qi->napi_pid = p->pid;
+		qi->irq = p->irq;
+		qi->cpu = p->cpu;
+		qi->last_cpu = p->last_cpu;
+		if (p->pid > 0) {
 			snprintf(qi->kind, sizeof(qi->kind), "napi");
-			qi->napi_pid = th[q].pid;
-			qi->cpu = cpu_of_set(&th[q].allowed);
-			qi->last_cpu = th[q].last_cpu;
-		} else if ((c = mqcap_queue_irq_cpu(d->name, q, &irq)) >= 0) {
+			qi->source = mqcap_qsrc_name(p->source);
+		} else if (p->irq >= 0) {
 			snprintf(qi->kind, sizeof(qi->kind), "irq");
-			qi->irq = irq;
-			qi->cpu = c;
+			qi->source = mqcap_qsrc_name(p->irq_source);
 		} else {
 			/* softirq on whichever CPU took the interrupt, or the sender's (veth) */
 			snprintf(qi->kind, sizeof(qi->kind), "softirq");
+			qi->source = mqcap_qsrc_name(p->source);
 		}
 	}
+	free(pp);
 	return 0;
 }
 
@@ -149,7 +130,7 @@ static void list_devices(struct dev *devs, unsigned *nd)
 	while ((e = readdir(d)) && *nd < MAXDEV) {
 		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lo") || strlen(e->d_name) >= sizeof(devs[0].name))
 			continue;
-		if (!rx_queue_count(e->d_name))
+		if (mqcap_dev_rx_queues(e->d_name, 0) <= 0)
 			continue;
 		snprintf(devs[*nd].name, sizeof(devs[*nd].name), "%s", e->d_name);
 		(*nd)++;
@@ -207,13 +188,14 @@ static void print_text(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 			const struct qinfo *qi = &d->q[q];
 
 			if (!strcmp(qi->kind, "napi"))
-				printf("  queue %-3u napi thread %-7d %s cpu %d (last ran on %d)\n", q,
+				printf("  queue %-3u napi thread %-7d %s cpu %d (last ran on %d)  [%s]\n", q,
 				       qi->napi_pid, qi->cpu >= 0 ? "pinned to" : "floating,", qi->cpu,
-				       qi->last_cpu);
+				       qi->last_cpu, qi->source);
 			else if (!strcmp(qi->kind, "irq"))
-				printf("  queue %-3u irq %-5d on cpu %d\n", q, qi->irq, qi->cpu);
+				printf("  queue %-3u irq %-5d on cpu %d  [%s]\n", q, qi->irq, qi->cpu, qi->source);
 			else
-				printf("  queue %-3u polled in softirq (no per-queue thread or IRQ)\n", q);
+				printf("  queue %-3u polled in softirq (no per-queue thread or IRQ)  [%s]\n", q,
+				       qi->source);
 		}
 	}
 	mqcap_plan_format(t, p, buf, sizeof(buf));
@@ -269,6 +251,7 @@ static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 			json_kv_i64(&j, "irq", d->q[q].irq);
 			json_kv_i64(&j, "cpu", d->q[q].cpu);
 			json_kv_i64(&j, "last_cpu", d->q[q].last_cpu);
+			json_kv_str(&j, "source", d->q[q].source);
 			json_obj_close(&j);
 		}
 		json_arr_close(&j);

@@ -272,11 +272,49 @@ static int handle_new(const struct mqcap_opts *opts, struct mqcap **out)
 	return 0;
 }
 
+/*
+ * Each queue's ring size from the budget (mqcap.h says why), unless the caller gave one.
+ * xdp rounds down to a power of two of 4 KiB frames so that the UMEM stays within the share.
+ */
+#define PACKET_RING_QUEUE_MAX (4u << 20)
+#define XSK_FRAME_BYTES 4096u
+
+static int ring_budget(struct mqcap *c)
+{
+	uint64_t budget = c->opts.mem_budget ? c->opts.mem_budget : MQCAP_MEM_BUDGET_DEFAULT;
+	uint64_t share = budget / c->nreaders;
+	uint32_t frames = 1;
+
+	if (share < MQCAP_RING_QUEUE_MIN) {
+		if (c->opts.mem_budget && !(c->opts.ring_frames && c->opts.ring_bytes))
+			return mqcap__err_set(&c->err, EINVAL, "mem_budget of %llu KiB gives each "
+					      "of %u queues less than the %u KiB minimum: raise "
+					      "it, or capture fewer queues",
+					      (unsigned long long)(budget >> 10), c->nreaders,
+					      MQCAP_RING_QUEUE_MIN >> 10);
+		share = MQCAP_RING_QUEUE_MIN;
+	}
+	if (!c->opts.ring_bytes)
+		c->opts.ring_bytes = (uint32_t)(share < PACKET_RING_QUEUE_MAX ? share :
+						PACKET_RING_QUEUE_MAX);
+	if (!c->opts.ring_frames) {
+		uint64_t want = (share < MQCAP_RING_QUEUE_MAX ? share : MQCAP_RING_QUEUE_MAX) /
+				XSK_FRAME_BYTES;
+
+		while ((uint64_t)frames * 2 <= want)
+			frames *= 2;
+		c->opts.ring_frames = frames;
+	}
+	return 0;
+}
+
 /* Open the planned readers with the backend wanted, then the epoll set. */
 static int open_live(struct mqcap *c, enum mqcap_backend want)
 {
-	int err;
+	int err = ring_budget(c);
 
+	if (err)
+		return err;
 	if (want == MQCAP_BACKEND_PACKET) {
 		err = readers_open(c, &mqcap__backend_afpacket);
 	} else {

@@ -498,7 +498,18 @@ static mqcap_t *open_queues(const struct rthread *t)
 		memcpy(qs[i].dev, r->q[t->qs[i]].dev, sizeof(qs[i].dev));
 		qs[i].queue = r->q[t->qs[i]].queue;
 	}
-	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &r->cap);
+	/* The budget is for the whole run: each handle gets its queues' share of it, so that
+	 * one worker per queue and one worker for all queues size the rings alike. */
+	struct mqcap_opts cap = r->cap;
+	uint64_t budget = cap.mem_budget ? cap.mem_budget : MQCAP_MEM_BUDGET_DEFAULT;
+
+	if (r->nq)
+		budget = budget / r->nq * t->nq;
+	if (!cap.mem_budget && budget < (uint64_t)MQCAP_RING_QUEUE_MIN * t->nq)
+		budget = (uint64_t)MQCAP_RING_QUEUE_MIN * t->nq; /* the default grows, as in mqcap.h */
+	/* an explicit budget too small for the share: mqcap_open's error names it */
+	cap.mem_budget = budget ? budget : 1;
+	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &cap);
 	free(qs);
 	return h;
 }

@@ -146,8 +146,9 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 
 		mqcap__fill_stash_free(&x->stash);
 		free(x);
-		return mqcap__err_set(e, ENOMEM, "%s@%u: cannot map a %llu MiB UMEM: %s", dev,
-				      queue, mib, strerror(merr));
+		return mqcap__err_set(e, ENOMEM, "%s@%u: cannot map a %llu MiB UMEM: %s (lower "
+				      "the ring memory: mem_budget or ring_frames)", dev, queue,
+				      mib, strerror(merr));
 	}
 
 	/* Fill and RX rings as large as the UMEM: every frame has a slot in either; the fill
@@ -161,10 +162,14 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 	if (err) {
 		x->umem = NULL;
 		mqcap__xsk_close(x);
-		return mqcap__err_set(e, -err, "%s@%u: registering the UMEM failed: %s%s", dev,
-				      queue, strerror(-err),
-				      -err == ENOBUFS || -err == EPERM ?
-				      " (locked-memory limit? see ulimit -l)" : "");
+		/* The kernel pins the UMEM and charges it to RLIMIT_MEMLOCK unless the caller
+		 * has CAP_IPC_LOCK: ENOBUFS (or ENOMEM) is that limit, not a broken device. */
+		return mqcap__err_set(e, -err, "%s@%u: registering the %llu MiB UMEM failed: "
+				      "%s%s", dev, queue, (unsigned long long)(x->area_len >> 20),
+				      strerror(-err),
+				      -err == ENOBUFS || -err == ENOMEM || -err == EPERM ?
+				      " (over the locked-memory limit, ulimit -l: lower the ring "
+				      "memory, mem_budget or ring_frames, or raise the limit)" : "");
 	}
 
 	scfg.rx_size = x->frames;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -496,14 +497,21 @@ static int reader_error(struct mqcap *c, unsigned i)
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
+	char name[IF_NAMESIZE];
+
 	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || !soerr)
 		return 0;
+	/* AF_PACKET says ENETDOWN for a device that was unregistered as well as for one that
+	 * went down; only the first ends the capture (the socket is unhooked for good), so
+	 * tell them apart by asking whether the ifindex still names a device. */
+	if (soerr == ENETDOWN && r->ifindex && !if_indextoname(r->ifindex, name) && errno == ENXIO)
+		soerr = ENODEV;
 	if (soerr == ENETDOWN)
 		return mqcap__err_set(&c->err, ENETDOWN, "%s went down (queue %u)", r->dev_name,
 				      r->queue);
 	if (soerr == ENODEV)
-		return mqcap__err_set(&c->err, ENODEV, "%s disappeared (queue %u)", r->dev_name,
-				      r->queue);
+		return mqcap__err_set(&c->err, ENODEV, "%s disappeared: the capture of queue %u "
+				      "ended", r->dev_name, r->queue);
 	return mqcap__err_set(&c->err, soerr, "%s@%u: %s", r->dev_name, r->queue,
 			      strerror(soerr));
 }

@@ -166,6 +166,8 @@ const char *mqcap_last_error(void);
  * threaded-NAPI threads on the way up; if the queue's thread was pinned to one CPU when the
  * handle opened, the xdp backend pins the new one there again: it changes kernel thread
  * affinity, as mqtune --apply would. run.h's runtime rides through such reports.)
+ * -ENODEV when a device was deleted, and (xdp) -ENOLINK when someone detached mqcap's XDP
+ * program (`bpftool link detach`): both end the capture of that queue, and are repeated.
  */
 int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms);
 

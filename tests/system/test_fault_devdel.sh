@@ -43,7 +43,7 @@ print(" ".join(str(l["id"]) for l in json.load(sys.stdin) if l.get("prog_id") ==
 	fi
 	wait $COUNT_PID
 	rc=$?
-	kill -INT $SEND_PID 2>/dev/null
+	kill $SEND_PID 2>/dev/null
 	wait $SEND_PID 2>/dev/null
 	cat "$dir/$be.err"
 	[ $rc -eq 1 ] || tb_fail "$be: mqcount exited $rc, wanted 1 (the capture failed)"

@@ -30,7 +30,7 @@ import json, sys
 print(" ".join(str(l["id"]) for l in json.load(sys.stdin) if l.get("prog_id") == '"$prog"'))')
 [ -n "$link" ] || tb_fail "program $prog is attached without a BPF link"
 tb_log "program $prog, BPF link $link"
-fault_send "$dir/s.json" -c 5000000 -r 50k
+fault_send "$dir/s.json" -d 20 -r 50k
 
 received() {
 	python3 -c '
@@ -73,9 +73,12 @@ if kill -0 $COUNT_PID 2>/dev/null; then
 fi
 wait $COUNT_PID
 rc=$?
-kill -INT $SEND_PID 2>/dev/null
-wait $SEND_PID 2>/dev/null
+wait $SEND_PID   # it ends by itself: its count at its rate
 cat "$dir/c.err"
+python3 -c '
+import json, sys
+for l in [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-4:]:
+    print("#", l["type"], l["elapsed"], l["total"]["received"], l["total"]["dropped"])' "$dir/c.json"
 [ $rc -eq 1 ] || tb_fail "mqcount exited $rc, wanted 1 (the capture failed)"
 grep -q "XDP program was detached" "$dir/c.err" || tb_fail "mqcount did not say the program was detached"
 grep -q 'AddressSanitizer\|runtime error' "$dir/c.err" && tb_fail "sanitizer report"

@@ -364,6 +364,16 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	rc = resolve(r, name);
 	if (rc)
 		goto fail;
+	/* Checked here, before any thread opens anything, for the whole run's queues. */
+	if (!r->offline && r->cap.mem_budget && r->nq &&
+	    r->cap.mem_budget / r->nq < MQCAP_RING_QUEUE_MIN &&
+	    !(r->cap.ring_frames && r->cap.ring_bytes)) {
+		rc = mqcap__err_set(&r->err, EINVAL, "mem_budget of %llu KiB gives each of %u "
+				    "queues less than the %u KiB minimum: raise it, or capture "
+				    "fewer queues", (unsigned long long)(r->cap.mem_budget >> 10),
+				    r->nq, MQCAP_RING_QUEUE_MIN >> 10);
+		goto fail;
+	}
 	r->topo = mqcap_topo_open(r->o.topo_xml);
 	if (!r->topo) {
 		rc = -errno;

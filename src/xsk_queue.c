@@ -160,12 +160,14 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 	mqcap__xdp_log_clear();
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->fill, &x->comp, &ucfg);
 	if (err) {
+		unsigned long long mib = x->area_len >> 20;
+
 		x->umem = NULL;
 		mqcap__xsk_close(x);
 		/* The kernel pins the UMEM and charges it to RLIMIT_MEMLOCK unless the caller
 		 * has CAP_IPC_LOCK: ENOBUFS (or ENOMEM) is that limit, not a broken device. */
 		return mqcap__err_set(e, -err, "%s@%u: registering the %llu MiB UMEM failed: "
-				      "%s%s", dev, queue, (unsigned long long)(x->area_len >> 20),
+				      "%s%s", dev, queue, mib,
 				      strerror(-err),
 				      -err == ENOBUFS || -err == ENOMEM || -err == EPERM ?
 				      " (over the locked-memory limit, ulimit -l: lower the ring "

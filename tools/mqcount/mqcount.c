@@ -463,6 +463,8 @@ int main(int argc, char **argv)
 	run = mqcap_run_open(name, &ro, on_burst, &ctx);
 	if (!run) {
 		cli_warn("%s", mqcap_last_error());
+		if (errno == EINVAL && strstr(mqcap_last_error(), "mem_budget"))
+			cli_warn("(mem_budget is -m/--mem)");
 		free(trailing);
 		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
 	}

@@ -23,6 +23,7 @@
 
 #include "devname_int.h"
 #include "filter_int.h"
+#include "backend_choice_int.h"
 #include "capture_int.h"
 #include "iface_int.h"
 #include "source_int.h"
@@ -32,6 +33,7 @@
 struct mqcap {
 	struct mqcap__err err;
 	const struct mqcap__backend *be;
+	struct mqcap__choice choice; /* why this backend (backend_choice.c) */
 	struct mqcap__reader *readers;
 	unsigned nreaders;
 	unsigned rr;              /* reader that goes first in the next burst */
@@ -309,21 +311,26 @@ static int ring_budget(struct mqcap *c)
 	return 0;
 }
 
-/* Open the planned readers with the backend wanted, then the epoll set. */
-static int open_live(struct mqcap *c, enum mqcap_backend want)
+/* Open the planned readers of cn's devices with the backend wanted (or chosen, for auto), then
+ * the epoll set. */
+static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqcap_backend want)
 {
 	int err = ring_budget(c);
 
 	if (err)
 		return err;
-	if (want == MQCAP_BACKEND_PACKET) {
+	/* auto: AF_XDP only where it takes nothing from the host */
+	mqcap__backend_choose(cn, want, &c->choice);
+	if (c->choice.backend == MQCAP_BACKEND_PACKET) {
 		err = readers_open(c, &mqcap__backend_afpacket);
 	} else {
 		err = readers_open(c, &mqcap__backend_afxdp);
 		/* auto: AF_XDP only where native XDP works; the xdp backend says
 		 * -EOPNOTSUPP when it does not, and everything else is a real error */
-		if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO)
+		if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO) {
+			mqcap__backend_fallback(&c->choice, c->err.msg);
 			err = readers_open(c, &mqcap__backend_afpacket);
+		}
 	}
 	return err ? err : epoll_setup(c);
 }
@@ -365,6 +372,8 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 	want = cn->backend != MQCAP_BACKEND_AUTO ? cn->backend : c->opts.backend;
 
 	if (want == MQCAP_BACKEND_PCAP) {
+		c->choice.backend = MQCAP_BACKEND_PCAP;
+		snprintf(c->choice.reason, sizeof(c->choice.reason), "a file: pcap");
 		err = open_offline(c, cn);
 		if (!err)
 			err = epoll_setup(c);
@@ -373,7 +382,7 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 		if (!err)
 			err = readers_plan(c, qs, nq);
 		if (!err)
-			err = open_live(c, want);
+			err = open_live(c, cn, want);
 	}
 	if (err)
 		goto fail;
@@ -390,6 +399,7 @@ mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap
 			    const struct mqcap_opts *opts)
 {
 	enum mqcap_backend want = backend;
+	struct mqcap__capname *cn = NULL;
 	struct mqcap *c;
 	int err = handle_new(opts, &c);
 
@@ -401,8 +411,27 @@ mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap
 		err = mqcap__err_set(&c->err, EINVAL, "no queues to open");
 	if (!err)
 		err = readers_plan(c, qs, n);
+	/* the backend choice looks at the devices, as a name would list them */
+	if (!err && !(cn = calloc(1, sizeof(*cn))))
+		err = mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	for (unsigned i = 0; !err && i < c->nreaders; i++) {
+		const struct mqcap__reader *r = &c->readers[i];
+
+		if (!r->first_of_dev)
+			continue;
+		if (cn->ndevs == MQCAP__MAX_DEVS) {
+			err = mqcap__err_set(&c->err, EINVAL, "more than %d devices in one handle",
+					     MQCAP__MAX_DEVS);
+			break;
+		}
+		snprintf(cn->devs[cn->ndevs].name, sizeof(cn->devs[0].name), "%s", r->dev_name);
+		cn->ndevs++;
+	}
 	if (!err)
-		err = open_live(c, want);
+		cn->backend = backend;
+	if (!err)
+		err = open_live(c, cn, want);
+	free(cn);
 	if (err)
 		return open_failed(c, err);
 	return c;
@@ -632,6 +661,16 @@ const char *mqcap_backend_name(const mqcap_t *c)
 	if (c->be->mode_name && c->nreaders)
 		n = c->be->mode_name(&c->readers[0]);
 	return n ? n : c->be->name;
+}
+
+const char *mqcap_backend_reason(const mqcap_t *c)
+{
+	return c->choice.reason;
+}
+
+const char *mqcap_stack_warning(const mqcap_t *c)
+{
+	return c->choice.takes_from_stack ? c->choice.warning : NULL;
 }
 
 int mqcap_fd(const mqcap_t *c)

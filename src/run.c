@@ -492,6 +492,16 @@ void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 }
 
 
+/* Append line to buf ("; "-separated) unless it is NULL, empty or already there. */
+static void text_add_once(char *buf, size_t len, const char *line)
+{
+	size_t off = strlen(buf);
+
+	if (!line || !*line || strstr(buf, line))
+		return;
+	snprintf(buf + off, len - off, "%s%s", off ? "; " : "", line);
+}
+
 /* Open a handle on exactly t's queues, in t's order. */
 static mqcap_t *open_queues(const struct rthread *t)
 {
@@ -552,6 +562,12 @@ int mqcap__run_thread_setup(struct rthread *t)
 			pthread_mutex_lock(&r->mu);
 			if (!r->backend[0])
 				snprintf(r->backend, sizeof(r->backend), "%s", mqcap_backend_name(h));
+			/* handles on different devices may decide differently: keep each
+			 * distinct line once (handles of one device say the same) */
+			text_add_once(r->backend_reason, sizeof(r->backend_reason),
+				      mqcap_backend_reason(h));
+			text_add_once(r->stack_warning, sizeof(r->stack_warning),
+				      mqcap_stack_warning(h));
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
@@ -939,4 +955,14 @@ uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i)
 const char *mqcap_run_backend_name(const mqcap_run_t *r)
 {
 	return r->backend;
+}
+
+const char *mqcap_run_backend_reason(const mqcap_run_t *r)
+{
+	return r->backend_reason;
+}
+
+const char *mqcap_run_stack_warning(const mqcap_run_t *r)
+{
+	return r->stack_warning[0] ? r->stack_warning : NULL;
 }

@@ -80,6 +80,8 @@ struct mqcap_run {
 	unsigned nreports;             /* link reports (-ENETDOWN) the run rode through */
 	char report[MQCAP__ERRLEN];    /* the last one's message */
 	char backend[32];
+	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
+	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */
 	struct mqcap__err err;
 };
 

@@ -14,6 +14,17 @@
  *     packet:eth1     force a backend: packet: (AF_PACKET TPACKET_V3), xdp: (AF_XDP)
  *     pcap:FILE       replay a pcap or pcapng file through the same API
  *
+ * Choosing a backend: AF_XDP hands each frame of a captured queue to the socket instead of
+ * the network stack (one frame cannot go to both), so it cuts the host off whatever arrives
+ * on those queues. The default (auto) therefore takes AF_XDP only on a dedicated capture
+ * port: a device with no address of its own (the IPv6 link-local address the kernel adds to
+ * every device does not count; one set by hand does), not the device of a route or nexthop,
+ * not a port of a bridge/bond/other master, and with no VLAN/macvlan/ipvlan stacked on it
+ * that does any of this. Everywhere else auto takes AF_PACKET, which gets a copy and leaves
+ * the host its traffic. The xdp: prefix or MQCAP_BACKEND_XDP takes AF_XDP anyway; then
+ * mqcap_stack_warning() says what the host stops receiving. mqcap_backend_reason() says
+ * why the handle uses its backend. What the host receives in each mode: docs/host-traffic.md.
+ *
  * Error convention: functions returning int give 0 (or a count) on success and -errno on
  * failure; mqcap_open() returns NULL and sets errno. Every failure leaves a human message:
  * mqcap_errmsg(handle) for a handle, mqcap_last_error() (per thread) for a failed open.
@@ -38,7 +49,8 @@ typedef struct mqcap mqcap_t;
 
 /* Which kernel path carries packets to user space. */
 enum mqcap_backend {
-	MQCAP_BACKEND_AUTO = 0, /* AF_XDP where native XDP works, AF_PACKET elsewhere */
+	MQCAP_BACKEND_AUTO = 0, /* AF_XDP on a dedicated capture port where native XDP works,
+				 * AF_PACKET elsewhere (see "Choosing a backend" above) */
 	MQCAP_BACKEND_PACKET,   /* AF_PACKET, one TPACKET_V3 mmap ring per queue */
 	MQCAP_BACKEND_XDP,      /* AF_XDP, one XSK socket + UMEM per queue */
 	MQCAP_BACKEND_PCAP,     /* offline: a pcap/pcapng file */
@@ -198,6 +210,23 @@ int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st);
 
 /* The backend in use, for the user to see: "packet", "xdp (copy)", "xdp (zero-copy)", "pcap". */
 const char *mqcap_backend_name(const mqcap_t *c);
+
+/*
+ * Why the handle uses its backend, one line for users: "AF_PACKET, as asked", "auto chose
+ * AF_PACKET: eth0 carries the host's traffic (eth0: address 192.0.2.1/24) and AF_XDP would
+ * take its frames from the network stack (ask for xdp to do that)", "auto chose AF_XDP: eth1
+ * is a dedicated capture port (...)". Never NULL; valid until mqcap_close().
+ */
+const char *mqcap_backend_reason(const mqcap_t *c);
+
+/*
+ * NULL when the capture leaves the host every frame it would have got without it (AF_PACKET,
+ * pcap files, AF_XDP on a dedicated capture port). Otherwise (AF_XDP asked for on a device
+ * that carries the host's traffic) one line naming the devices and the addresses that stop
+ * receiving the frames of the captured queues, for tools to print as a warning. Valid until
+ * mqcap_close().
+ */
+const char *mqcap_stack_warning(const mqcap_t *c);
 
 /* A file descriptor that polls readable when any queue has packets (or after mqcap_wake()). */
 int mqcap_fd(const mqcap_t *c);

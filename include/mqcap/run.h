@@ -181,6 +181,14 @@ uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i);
 /* The backend of the first handle, as mqcap_backend_name() says ("" before start). */
 const char *mqcap_run_backend_name(const mqcap_run_t *r);
 
+/* Why the handles use their backend: each distinct mqcap_backend_reason() of the run's
+ * handles once, "; "-separated (handles of one device give the same line; "" before start). */
+const char *mqcap_run_backend_reason(const mqcap_run_t *r);
+
+/* The distinct mqcap_stack_warning() lines of the run's handles, "; "-separated: NULL when
+ * the capture takes nothing from the host's network stack (and before start). */
+const char *mqcap_run_stack_warning(const mqcap_run_t *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,8 @@
  *
  * Output, one line each:
  *   backend NAME queues N
+ *   reason TEXT             (mqcap_backend_reason())
+ *   stack-warning TEXT|-    (mqcap_stack_warning(), '-' when NULL)
  *   pkt dev=D queue=Q len=L caplen=C ts=NS hash=H16 flags=F vlan=ID[.ID]|- proto=P src=A
  *       sport=S dst=B dport=T [rssq=Q]  (one line; fields the frame lacks print as '-')
  *   queue i=I dev=NAME q=Q received=R bytes=B filtered=F kernel_seen=K drop_ring_full=D
@@ -214,6 +216,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("backend %s queues %u\n", mqcap_backend_name(c), mqcap_queue_count(c));
+	printf("reason %s\nstack-warning %s\n", mqcap_backend_reason(c),
+	       mqcap_stack_warning(c) ? mqcap_stack_warning(c) : "-");
 	fflush(stdout);
 	if (wfile) {
 		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,

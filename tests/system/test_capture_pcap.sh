@@ -83,7 +83,7 @@ else
 	notok "truncated file: rc=$rc, $good packets (want $k), $(grep '^error' "$dir/cut.txt")"
 fi
 # the good packets before the cut are the file's first k, unchanged
-head -n $((k + 1)) "$dir/replay.txt" | grep '^pkt' | cut -d' ' -f2-7 > "$dir/h1"
+grep '^pkt' "$dir/replay.txt" | head -n "$k" | cut -d' ' -f2-7 > "$dir/h1"
 grep '^pkt' "$dir/cut.txt" | cut -d' ' -f2-7 > "$dir/h2"
 cmp -s "$dir/h1" "$dir/h2" && ok "packets before the cut are intact" || notok "packets before the cut differ"
 

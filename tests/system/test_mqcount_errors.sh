@@ -43,7 +43,14 @@ expect_err "a queue is read by one thread only" -i lo@0 -n 2 --oversubscribe
 expect_err "-s: expected 1 to 262144 bytes of snaplen" -i lo -s 0
 expect_err "--topology plans another machine" -i lo --topology /dev/null
 expect_err "unknown backend prefix" -i dpdk:lo
+expect_err "--exclusive takes frames from the stack with AF_XDP: it conflicts with -b auto/packet" -i lo -b packet --exclusive
+expect_err "--exclusive takes frames from the stack with AF_XDP: it conflicts with the packet: prefix" -i packet:lo --exclusive
+expect_err "--exclusive takes frames from the stack with AF_XDP: it conflicts with a pcap: file" -i pcap:/dev/null --exclusive
 # --help answers and exits 0
+if ! "$MQCOUNT" --help | grep -q -- "--exclusive"; then
+	echo "FAIL: --help does not describe --exclusive"
+	fails=$((fails + 1))
+fi
 if ! "$MQCOUNT" --help | grep -q -- "--oversubscribe"; then
 	echo "FAIL: --help does not describe --oversubscribe"
 	fails=$((fails + 1))

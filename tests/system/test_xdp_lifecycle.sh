@@ -95,6 +95,8 @@ grep -q "no native XDP" "$TMPD/br" || tb_fail "the message does not say native X
 ip netns exec "$RX_NS" "$PROBE" -T 100 "$br" >"$TMPD/br2" 2>&1
 cat "$TMPD/br2"
 grep -q "^open .*mode=packet" "$TMPD/br2" || tb_fail "the default backend did not fall back to packet"
+grep -q "^reason auto chose AF_PACKET: .*native XDP does not work there" "$TMPD/br2" ||
+	tb_fail "the reason does not say native XDP failed"
 
 # 6. Someone else's XDP program (attached without a link, the old way).
 obj="$MQCAP_BUILD/bpf/xdp_redirect.bpf.o"
@@ -109,10 +111,12 @@ else
 fi
 
 # 7. A device that cannot run XDP as configured (MTU 9000 on veth): xdp: says why, and the
-# default backend falls back to AF_PACKET.
+# default backend falls back to AF_PACKET. The default tries AF_XDP only on a dedicated
+# capture port: the device's addresses go for that part (issue 18).
 ip netns exec "$RX_NS" ip link set "$RX_DEV" mtu 9000
 ip netns exec "$TX_NS" ip link set "$TX_DEV" mtu 9000   # veth checks its peer's MTU
 ip netns exec "$RX_NS" "$PROBE" -T 100 "xdp:$RX_DEV" >"$TMPD/mtu" 2>&1
+ip netns exec "$RX_NS" ip addr flush dev "$RX_DEV"
 ip netns exec "$RX_NS" "$PROBE" -T 100 "$RX_DEV" >"$TMPD/mtu2" 2>&1
 ip netns exec "$RX_NS" ip link set "$RX_DEV" mtu 1500
 ip netns exec "$TX_NS" ip link set "$TX_DEV" mtu 1500
@@ -120,5 +124,7 @@ cat "$TMPD/mtu" "$TMPD/mtu2"
 expect_eq "xdp: with MTU 9000: errno" "$(kv "$TMPD/mtu" error errno)" EOPNOTSUPP
 grep -q "MTU" "$TMPD/mtu" || tb_fail "the message does not mention the MTU"
 grep -q "^open .*mode=packet" "$TMPD/mtu2" || tb_fail "the default backend did not fall back to packet"
+grep -q "^reason auto chose AF_PACKET: $RX_DEV is a dedicated capture port .*native XDP does not work there.*MTU" \
+	"$TMPD/mtu2" || tb_fail "the reason does not say why AF_XDP was not used"
 expect_eq "XDP programs left" "$(prog_count "$RX_DEV")" 0
 echo "PASS: test_xdp_lifecycle"

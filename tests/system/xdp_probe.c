@@ -259,6 +259,7 @@ int main(int argc, char **argv)
 		}
 		printf("open name=%s mode=%s queues=%u\n", w[i].name, mqcap_backend_name(w[i].c),
 		       mqcap_queue_count(w[i].c));
+		printf("reason %s\n", mqcap_backend_reason(w[i].c));
 	}
 	if (ready)
 		close(open(ready, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));

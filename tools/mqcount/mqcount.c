@@ -30,7 +30,13 @@ static const char usage[] =
 "                         none (do not pin)\n"
 "      --oversubscribe    allow more threads than CPUs\n"
 "  -b, --backend auto|xdp|packet\n"
-"                         kernel path (default auto: AF_XDP where native XDP works, else AF_PACKET)\n"
+"                         kernel path. auto (default): AF_XDP only on a dedicated capture port\n"
+"                         (no address, route, master or stacked device in use) where native\n"
+"                         XDP works, else AF_PACKET, which leaves the host its traffic. xdp:\n"
+"                         AF_XDP anyway: the captured queues' frames no longer reach the\n"
+"                         network stack (a warning names the addresses cut off)\n"
+"      --exclusive        take the captured queues' frames away from the network stack for\n"
+"                         speed: AF_XDP even on a device the host uses (as -b xdp)\n"
 "  -f, --filter EXPR      tcpdump filter; or give it as trailing arguments, like tcpdump\n"
 "  -s, --snaplen N        bytes kept per packet (default 262144)\n"
 "  -m, --mem SIZE         ring memory for all queues together (default 64M; K, M, G): each\n"
@@ -61,7 +67,7 @@ static const char usage[] =
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
-	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE,
 };
 
 static const struct option longopts[] = {
@@ -86,6 +92,7 @@ static const struct option longopts[] = {
 	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
+	{ "exclusive", no_argument, NULL, OPT_EXCLUSIVE },
 	{ 0 },
 };
 
@@ -257,7 +264,7 @@ int main(int argc, char **argv)
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt;
 	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
-	bool no_pin = false, have_n = false;
+	bool no_pin = false, have_n = false, exclusive = false;
 	struct ctx ctx = { 0 };
 	struct report rep;
 	struct vresult vr;
@@ -372,6 +379,9 @@ int main(int argc, char **argv)
 			if (!v)
 				ro.flags |= MQCAP_RUN_F_NO_BATCH;
 			break;
+		case OPT_EXCLUSIVE:
+			exclusive = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -410,6 +420,15 @@ int main(int argc, char **argv)
 		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, prefix);
 		return 2;
 	}
+	if (exclusive && ((backend && strcmp(backend, "xdp")) || !strcmp(prefix, "packet:") ||
+			  *pcap)) {
+		cli_warn("--exclusive takes frames from the stack with AF_XDP: it conflicts with %s",
+			 *pcap ? "a pcap: file" : backend && strcmp(backend, "xdp") ? "-b auto/packet" :
+			 "the packet: prefix");
+		return 2;
+	}
+	if (exclusive)
+		backend = "xdp";
 	if (backend && *pcap) {
 		cli_warn("-b %s conflicts with a pcap: file", backend);
 		return 2;
@@ -497,7 +516,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!json && !quiet)
-		printf("capturing from %s with %s (Ctrl-C to stop)\n", name, mqcap_run_backend_name(run));
+		printf("capturing from %s with %s (Ctrl-C to stop)\nbackend: %s\n", name,
+		       mqcap_run_backend_name(run), mqcap_run_backend_reason(run));
+	/* Whatever the output mode: the user may be about to lose the session they type in. */
+	if (mqcap_run_stack_warning(run))
+		cli_warn("warning: %s", mqcap_run_stack_warning(run));
 	fflush(stdout);
 	{
 		uint64_t start = cli_now_ns(), next = start + interval_ms * 1000000ull;

@@ -174,6 +174,7 @@ static void json_queue(struct json *j, const char *name, const struct qsample *q
 	json_kv_u64(j, "drop_invalid", q->st.drop_invalid);
 	json_kv_u64(j, "drop_handoff", q->handoff);
 	json_kv_u64(j, "dropped", q_drops(q));
+	json_kv_u64(j, "passed_stack", q->st.passed_stack);
 	json_kv_double(j, "pps", pps, 0);
 	json_kv_double(j, "mbps", mbps, 3);
 	json_obj_close(j);
@@ -366,6 +367,7 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		return rc;
 	}
 	printf("\n== mqcount summary: %.2f s, backend %s\n", secs, mqcap_run_backend_name(rep->run));
+	printf("backend: %s\n", mqcap_run_backend_reason(rep->run));
 	printf(table_head, "queue", "avg rate", "avg bits/s", "received", "d:ring", "d:fill",
 	       "d:nosock", "d:invalid", "d:handoff");
 	for (unsigned i = 0; i < rep->nq; i++)

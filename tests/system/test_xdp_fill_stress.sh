@@ -17,7 +17,8 @@ for ns in "$TX_NS" "$RX_NS"; do
 done
 tx_sent() { ip netns exec "$TX_NS" cat /sys/class/net/"$TX_DEV"/statistics/tx_packets; }
 
-probe_start "$TMPD/f" -F 64 -K "$RSS_KEY" -Q "$RSS_TABLE" -i 3000 "xdp:$RX_DEV" ||
+# Runs until told to stop (a loaded machine may take seconds to start each mqsend).
+probe_start "$TMPD/f" -F 64 -K "$RSS_KEY" -Q "$RSS_TABLE" -T 0 -i 0 "xdp:$RX_DEV" ||
 	tb_fail "open: $(cat "$TMPD/f")"
 tx_before=$(tx_sent)
 # 20 bursts of 5000 frames at up to 1 Mpps, with pauses that let the queues
@@ -27,6 +28,8 @@ for b in $(seq 20); do
 	send 5000 -r 1M --sender-id "$b"
 	sleep 0.05
 done
+sleep 1
+kill -TERM "$PROBE_PID"
 probe_wait
 tx_after=$(tx_sent)
 cat "$TMPD/f"

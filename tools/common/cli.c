@@ -45,8 +45,12 @@ int cli_parse_u64(const char *s, const char *what, uint64_t *out)
 	uint64_t mult = 1;
 
 	/* strtoull() skips blanks, takes a sign and wraps "-1" to 2^64-1: only digits here. */
-	if (!s || !(*s >= '0' && *s <= '9')) {
+	if (!s || *s == '-' || !*s) {
 		cli_warn("%s: expected a non-negative number, got '%s'", what, s ? s : "");
+		return -1;
+	}
+	if (!(*s >= '0' && *s <= '9')) {
+		cli_warn("%s: expected a number, got '%s'", what, s);
 		return -1;
 	}
 	errno = 0;

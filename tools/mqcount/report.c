@@ -362,6 +362,8 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		}
 		if (error)
 			json_kv_str(&j, "error", error);
+		json_kv_str(&j, "backend_reason", mqcap_run_backend_reason(rep->run));
+		json_kv_str(&j, "stack_warning", mqcap_run_stack_warning(rep->run)); /* NULL: null */
 		json_obj_close(&j);
 		json_end(&j);
 		return rc;

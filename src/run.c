@@ -175,7 +175,7 @@ static int plan(mqcap_run_t *r)
 		pq[i].nic_numa = r->offline ? -1 : mqcap_topo_dev_numa(r->topo, r->q[i].dev);
 	}
 
-	if (r->o.flags & MQCAP_RUN_F_SPLIT) {
+	if ((r->o.flags & MQCAP_RUN_F_SPLIT) || r->o.balance) {
 		rc = mqcap__balance_plan(r, pq, pflags);
 		if (rc)
 			goto out;
@@ -380,7 +380,31 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 		mqcap__err_set(&r->err, errno, "%s", mqcap_last_error());
 		goto fail;
 	}
-	if (r->offline && r->o.workers > 1) {
+	if (r->o.balance) {
+		/* Keep the options, not the caller's pointers: groups are copied. */
+		memcpy(&r->balo, r->o.balance,
+		       r->o.balance->sz < sizeof(r->balo) ? r->o.balance->sz : sizeof(r->balo));
+		r->balo.sz = sizeof(r->balo);
+		r->o.balance = &r->balo;
+		if (r->balo.groups && r->balo.ngroups) {
+			unsigned sum = 0;
+
+			r->bgroups = calloc(r->balo.ngroups, sizeof(*r->bgroups));
+			if (!r->bgroups) {
+				rc = mqcap__err_set(&r->err, ENOMEM, "out of memory");
+				goto fail;
+			}
+			for (unsigned i = 0; i < r->balo.ngroups; i++)
+				sum += r->bgroups[i] = r->balo.groups[i];
+			r->balo.groups = r->bgroups;
+			if (!r->o.workers)
+				r->o.workers = sum;
+		} else {
+			r->balo.groups = NULL;
+			r->balo.ngroups = 0;
+		}
+	}
+	if (r->offline && r->o.workers > 1 && !r->o.balance) {
 		rc = mqcap__err_set(&r->err, EINVAL, "%s is one file: it is read by one thread", name);
 		goto fail;
 	}
@@ -422,6 +446,8 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	}
 	if (!rc)
 		rc = runs_add(r);
+	if (!rc && r->o.balance)
+		rc = mqcap__balance_create(r);
 	if (rc)
 		goto fail;
 	return r;
@@ -601,6 +627,8 @@ void mqcap__run_thread_exit(struct rthread *t)
  * run rides through and keeps the report for mqcap_run_link_reports(). */
 bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 {
+	const char *msg;
+
 	if (n == -ENODATA)
 		return true;
 	if (n == -ENETDOWN) {
@@ -610,7 +638,13 @@ bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 		pthread_mutex_unlock(&t->r->mu);
 		return false;
 	}
-	set_err(t->r, -n, "%s: %s", t->label, mqcap_errmsg(h));
+	/* The library's messages usually name the queue or file already ("pcap:F: corrupt...");
+	 * the worker's label is added only where they do not, so nothing is said twice. */
+	msg = mqcap_errmsg(h);
+	if (!strncmp(msg, t->label, strlen(t->label)))
+		set_err(t->r, -n, "%s", msg);
+	else
+		set_err(t->r, -n, "%s: %s", t->label, msg);
 	mqcap__run_stop(t->r);
 	return true;
 }
@@ -694,7 +728,7 @@ int mqcap_run_start(mqcap_run_t *r)
 	if (r->started)
 		return mqcap__err_set(&r->err, EALREADY, "already started");
 	r->started = true;
-	if (r->np)
+	if (r->np && !r->bal)
 		rc = mqcap__balance_rings(r);
 	for (unsigned i = 0; i < r->np && !rc; i++)
 		rc = spawn(&r->p[i], mqcap__balance_poller_main);
@@ -873,6 +907,8 @@ void mqcap_run_close(mqcap_run_t *r)
 	free(r->q);
 	mqcap_plan_free(r->plan);
 	mqcap_plan_free(r->pplan);
+	mqcap_balance_destroy(r->bal);
+	free(r->bgroups);
 	mqcap_topo_close(r->topo);
 	free(r->filter);
 	free(r->file);
@@ -950,6 +986,11 @@ int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *
 uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i)
 {
 	return i < r->nq ? atomic_load_explicit(&r->q[i].handoff_drops, memory_order_relaxed) : 0;
+}
+
+mqcap_balance_t *mqcap_run_balance(const mqcap_run_t *r)
+{
+	return r->bal;
 }
 
 const char *mqcap_run_backend_name(const mqcap_run_t *r)

@@ -82,6 +82,9 @@ struct mqcap_run {
 	char backend[32];
 	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
 	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */
+	mqcap_balance_t *bal;          /* balance mode: the scheduler */
+	struct mqcap_balance_opts balo; /* balance mode: the caller's options, groups copied */
+	unsigned *bgroups;
 	struct mqcap__err err;
 };
 
@@ -105,6 +108,8 @@ int mqcap__balance_plan(mqcap_run_t *r, struct mqcap_plan_queue *pq, uint32_t pf
 int mqcap__balance_rings(mqcap_run_t *r);
 void *mqcap__balance_poller_main(void *arg);
 void *mqcap__balance_consumer_main(void *arg);
+/* Balance mode: create the scheduler for r->np pollers and r->nw workers (at open). */
+int mqcap__balance_create(mqcap_run_t *r);
 /* Packets the pollers of consumer t's queues could not hand over (rings full). */
 uint64_t mqcap__balance_handoff_drops(const struct rthread *t);
 

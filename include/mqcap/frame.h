@@ -22,6 +22,9 @@
  *     against the bytes present; a fragment header with a non-zero offset ends the walk.
  *   TCP (data offset >= 20 and present), UDP (8 bytes), SCTP (12-byte common header):
  *     ports and the offset of the payload. Other transports: l4_off and l4_proto only.
+ *   Tunnels (mqcap_frame_tunnel(), for the scheduler's inner-header hash): GRE, VXLAN,
+ *     GTP-U and IP-in-IP say where their inner packet starts; an inner IP packet without
+ *     an Ethernet header is parsed by mqcap_frame_parse_l3().
  *
  * The result says how far the parse got (the return value), and where and why it stopped:
  * `truncated` names the layer in which the bytes ran out, `malformed` the layer whose header
@@ -149,44 +152,14 @@ static inline int mqcap_frame__l4(const uint8_t *p, const uint8_t *end, uint32_t
 	return MQCAP_FRAME_L4;
 }
 
-/*
- * Parse the headers of the Ethernet frame [data, end) into *f (fully overwritten).
- * Returns the deepest layer parsed completely: MQCAP_FRAME_NONE (shorter than an Ethernet
- * header), MQCAP_FRAME_L2 (not IP, or the IP header is cut or invalid), MQCAP_FRAME_L3 (IP,
- * but no TCP/UDP/SCTP header readable: another transport, a non-first fragment, or a
- * cut/invalid transport header), MQCAP_FRAME_L4 (ports and payload_off/payload_len valid).
- * f->truncated / f->malformed say why a parse stopped short of L4.
- */
-static inline int mqcap_frame_parse(const uint8_t *data, const uint8_t *end, struct mqcap_frame *f)
+/* The IP header at p (offset off in the frame, cap bytes captured), of EtherType proto: the part of
+ * mqcap_frame_parse() after the Ethernet header, shared with mqcap_frame_parse_l3(). */
+static inline int mqcap_frame__l3(const uint8_t *p, const uint8_t *end, uint32_t off, uint32_t cap,
+				  uint16_t proto, struct mqcap_frame *f)
 {
-	const uint8_t *p = data;
-	uint32_t off = 14, cap, hl;
-	uint16_t proto;
+	uint32_t hl;
 	int i;
 
-	*f = (struct mqcap_frame){0};
-	if (p + 14 > end) {
-		f->truncated = MQCAP_FRAME_L2;
-		return MQCAP_FRAME_NONE;
-	}
-	cap = (uint32_t)(end - data);
-	proto = mqcap_frame__be16(p + 12);
-	p += 14;
-	for (i = 0; i < MQCAP_FRAME_VLAN_MAX; i++) {
-		if (proto != 0x8100 && proto != 0x88a8)
-			break;
-		if (p + 4 > end) {
-			f->ethertype = proto;
-			f->l3_off = off;
-			f->truncated = MQCAP_FRAME_L2;
-			return MQCAP_FRAME_NONE;
-		}
-		f->vlan_tci[i] = mqcap_frame__be16(p);
-		f->vlans = (uint8_t)(i + 1);
-		proto = mqcap_frame__be16(p + 2);
-		p += 4;
-		off += 4;
-	}
 	f->ethertype = proto;
 	f->l3_off = off;
 
@@ -278,6 +251,64 @@ static inline int mqcap_frame_parse(const uint8_t *data, const uint8_t *end, str
 	return MQCAP_FRAME_L3;
 }
 
+/*
+ * Parse the headers of the Ethernet frame [data, end) into *f (fully overwritten).
+ * Returns the deepest layer parsed completely: MQCAP_FRAME_NONE (shorter than an Ethernet
+ * header), MQCAP_FRAME_L2 (not IP, or the IP header is cut or invalid), MQCAP_FRAME_L3 (IP,
+ * but no TCP/UDP/SCTP header readable: another transport, a non-first fragment, or a
+ * cut/invalid transport header), MQCAP_FRAME_L4 (ports and payload_off/payload_len valid).
+ * f->truncated / f->malformed say why a parse stopped short of L4.
+ */
+static inline int mqcap_frame_parse(const uint8_t *data, const uint8_t *end, struct mqcap_frame *f)
+{
+	const uint8_t *p = data;
+	uint32_t off = 14, cap;
+	uint16_t proto;
+	int i;
+
+	*f = (struct mqcap_frame){0};
+	if (p + 14 > end) {
+		f->truncated = MQCAP_FRAME_L2;
+		return MQCAP_FRAME_NONE;
+	}
+	cap = (uint32_t)(end - data);
+	proto = mqcap_frame__be16(p + 12);
+	p += 14;
+	for (i = 0; i < MQCAP_FRAME_VLAN_MAX; i++) {
+		if (proto != 0x8100 && proto != 0x88a8)
+			break;
+		if (p + 4 > end) {
+			f->ethertype = proto;
+			f->l3_off = off;
+			f->truncated = MQCAP_FRAME_L2;
+			return MQCAP_FRAME_NONE;
+		}
+		f->vlan_tci[i] = mqcap_frame__be16(p);
+		f->vlans = (uint8_t)(i + 1);
+		proto = mqcap_frame__be16(p + 2);
+		p += 4;
+		off += 4;
+	}
+	return mqcap_frame__l3(p, end, off, cap, proto, f);
+}
+
+/*
+ * Parse from an IP header at offset off of [data, end) whose EtherType is ethertype (0x0800,
+ * 0x86dd; anything else is "not IP": MQCAP_FRAME_L2), as mqcap_frame_parse() does after the
+ * Ethernet header. For packets without one: a tunnel's inner IP packet (GRE, GTP-U,
+ * IP-in-IP). Offsets in *f stay relative to data.
+ */
+static inline int mqcap_frame_parse_l3(const uint8_t *data, const uint8_t *end, uint32_t off,
+				       uint16_t ethertype, struct mqcap_frame *f)
+{
+	*f = (struct mqcap_frame){0};
+	if (data + off > end) {
+		f->truncated = MQCAP_FRAME_L3;
+		return MQCAP_FRAME_NONE;
+	}
+	return mqcap_frame__l3(data + off, end, off, (uint32_t)(end - data), ethertype, f);
+}
+
 /* The source / destination address of a parsed IP frame (network order, 4 or 16 bytes;
  * mqcap_frame_addr_len()), as pointers into data. Only when f->ip_version is 4 or 6. */
 static inline const uint8_t *mqcap_frame_saddr(const uint8_t *data, const struct mqcap_frame *f)
@@ -293,6 +324,110 @@ static inline const uint8_t *mqcap_frame_daddr(const uint8_t *data, const struct
 static inline unsigned mqcap_frame_addr_len(const struct mqcap_frame *f)
 {
 	return f->ip_version == 4 ? 4u : 16u;
+}
+
+/* ---- tunnels: where the inner packet starts (mqcap_frame_tunnel()) ---- */
+
+enum mqcap_frame_tunnel_kind {
+	MQCAP_FRAME_TUN_NONE = 0,
+	MQCAP_FRAME_TUN_GRE,   /* IP protocol 47, version 0 (RFC 2784/2890): inner IP or Ethernet */
+	MQCAP_FRAME_TUN_VXLAN, /* UDP to port 4789, I flag set (RFC 7348): inner Ethernet */
+	MQCAP_FRAME_TUN_GTPU,  /* UDP to port 2152, GTPv1 G-PDU (3GPP TS 29.281): inner IP */
+	MQCAP_FRAME_TUN_IPIP,  /* IP protocol 4 or 41: inner IPv4 / IPv6 */
+};
+
+#define MQCAP_FRAME_VXLAN_PORT 4789
+#define MQCAP_FRAME_GTPU_PORT  2152
+
+/*
+ * Is the frame f (parsed by mqcap_frame_parse() or _parse_l3() from data) a tunnel packet
+ * whose inner packet is present? Then *inner_off is the offset of the inner header in data
+ * and *inner_type its kind: 0 for an Ethernet header (parse it with mqcap_frame_parse() at
+ * data + *inner_off), else the inner EtherType 0x0800 / 0x86dd (mqcap_frame_parse_l3()).
+ * Returns the tunnel kind, MQCAP_FRAME_TUN_NONE when not a tunnel, a fragment, or when a
+ * tunnel header is cut or invalid (every length is checked against the bytes present).
+ */
+static inline int mqcap_frame_tunnel(const uint8_t *data, const uint8_t *end,
+				     const struct mqcap_frame *f, uint32_t *inner_off,
+				     uint16_t *inner_type)
+{
+	const uint8_t *p;
+	uint32_t len;
+	int i;
+
+	if (!f->ip_version || !f->l4_off || (f->flags & MQCAP_FRAME_F_FRAG))
+		return MQCAP_FRAME_TUN_NONE;
+	p = data + f->l4_off;
+	if (f->l4_proto == 4 || f->l4_proto == 41) {
+		*inner_off = f->l4_off;
+		*inner_type = f->l4_proto == 4 ? 0x0800 : 0x86dd;
+		return MQCAP_FRAME_TUN_IPIP;
+	}
+	if (f->l4_proto == 47) {
+		uint16_t fl, type;
+
+		if (p + 4 > end)
+			return MQCAP_FRAME_TUN_NONE;
+		fl = mqcap_frame__be16(p);
+		type = mqcap_frame__be16(p + 2);
+		if (fl & 0x07ffu) /* version 1 (PPTP's enhanced GRE) or reserved bits */
+			return MQCAP_FRAME_TUN_NONE;
+		/* optional checksum+reserved, key, sequence words */
+		len = 4 + (fl & 0x8000u ? 4 : 0) + (fl & 0x2000u ? 4 : 0) + (fl & 0x1000u ? 4 : 0);
+		if (p + len > end)
+			return MQCAP_FRAME_TUN_NONE;
+		if (type != 0x0800 && type != 0x86dd && type != 0x6558)
+			return MQCAP_FRAME_TUN_NONE;
+		*inner_off = f->l4_off + len;
+		*inner_type = type == 0x6558 ? 0 : type; /* 0x6558: transparent Ethernet bridging */
+		return MQCAP_FRAME_TUN_GRE;
+	}
+	if (f->l4_proto != 17 || !f->payload_off)
+		return MQCAP_FRAME_TUN_NONE;
+	p = data + f->payload_off;
+	if (f->dport == MQCAP_FRAME_VXLAN_PORT) {
+		if (p + 8 > end || !(p[0] & 0x08))
+			return MQCAP_FRAME_TUN_NONE;
+		*inner_off = f->payload_off + 8;
+		*inner_type = 0;
+		return MQCAP_FRAME_TUN_VXLAN;
+	}
+	if (f->dport != MQCAP_FRAME_GTPU_PORT)
+		return MQCAP_FRAME_TUN_NONE;
+	/* version 1, protocol type GTP, message type 255 (G-PDU: user data) */
+	if (p + 8 > end || (p[0] >> 5) != 1 || !(p[0] & 0x10) || p[1] != 0xff)
+		return MQCAP_FRAME_TUN_NONE;
+	len = 8;
+	if (p[0] & 0x07) {
+		uint8_t next;
+
+		/* E, S or PN: sequence, N-PDU and next-extension-type words follow */
+		if (p + 12 > end)
+			return MQCAP_FRAME_TUN_NONE;
+		next = (p[0] & 0x04) ? p[11] : 0;
+		len = 12;
+		/* extension headers: a length in 4-byte units, the next type in the last byte */
+		for (i = 0; i < 8 && next; i++) {
+			uint32_t elen;
+
+			if (p + len + 1 > end)
+				return MQCAP_FRAME_TUN_NONE;
+			elen = (uint32_t)p[len] * 4u;
+			if (!elen || p + len + elen > end)
+				return MQCAP_FRAME_TUN_NONE;
+			next = p[len + elen - 1];
+			len += elen;
+		}
+		if (next)
+			return MQCAP_FRAME_TUN_NONE;
+	}
+	if (p + len + 1 > end)
+		return MQCAP_FRAME_TUN_NONE;
+	if ((p[len] >> 4) != 4 && (p[len] >> 4) != 6)
+		return MQCAP_FRAME_TUN_NONE;
+	*inner_off = f->payload_off + len;
+	*inner_type = (p[len] >> 4) == 4 ? 0x0800 : 0x86dd;
+	return MQCAP_FRAME_TUN_GTPU;
 }
 
 #ifdef __cplusplus

@@ -17,6 +17,14 @@
  *       the next receive on the same handle, and holding them for the consumer would stop the
  *       poller from receiving while the consumer works, which is the stall this mode exists to
  *       avoid. A full ring drops the packet and counts it (drop_handoff).
+ *   balance mode (mqcap_run_opts.balance, the software scheduler of balance.h): the threads of
+ *       split mode, but each poller hands each packet to a worker chosen by its flow (static
+ *       or adaptive bucket table), round robin, or to every worker or group (fan-out, groups
+ *       like "2,1"). workers == 0: the sum of balance->groups if given, else one per queue.
+ *       Per-flow order is kept, also when the adaptive scheduler moves flows between workers.
+ *       drop_handoff counts copies that found a worker's ring full; with several groups every
+ *       packet is one copy per group, so workers together see received * groups - drops.
+ *       A pcap: file is read whole (pollers wait for room instead of dropping).
  *
  * Stopping: mqcap_run_stop() from any thread or a signal handler; the callback returning
  * non-zero; the end of an offline file (all workers done); or an error in a worker. A link
@@ -34,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mqcap/balance.h"
 #include "mqcap/mqcap.h"
 #include "mqcap/topo.h"
 
@@ -89,6 +98,7 @@ struct mqcap_run_opts {
 					   * MQCAP_RUN_BATCH_AUTO_US for a worker that shares its CPU with
 					   * one of its queues' pollers, none otherwise. See also
 					   * MQCAP_RUN_F_NO_BATCH. */
+	const struct mqcap_balance_opts *balance; /* non-NULL: balance mode (below); copied at open */
 };
 
 #define MQCAP_RUN_OPTS(name, ...) \
@@ -103,7 +113,9 @@ struct mqcap_run_opts {
 mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts, mqcap_run_fn fn,
 			    void *user);
 
-/* The plan: workers (split mode: consumers), their CPUs and queues. Valid until close. */
+/* The plan: workers (split mode: consumers), their CPUs and queues. Valid until close. In
+ * balance mode with more workers than queues, the queue list goes on past the queues
+ * (entry i is queue i mod mqcap_run_queue_count()): each extra worker sits beside one. */
 const struct mqcap_plan *mqcap_run_plan(const mqcap_run_t *r);
 /* Split mode: the pollers' plan (one worker per queue); NULL in direct mode. */
 const struct mqcap_plan *mqcap_run_poller_plan(const mqcap_run_t *r);
@@ -177,6 +189,11 @@ unsigned mqcap_run_queue_count(const mqcap_run_t *r);
 int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st);
 /* Split mode: packets of queue i dropped between poller and consumer (ring full). */
 uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i);
+
+/* Balance mode: the scheduler, for its statistics (mqcap_balance_*_stats, migrations,
+ * elephants), queries and forced moves (mqcap_balance_move); NULL in the other modes. Valid
+ * until close. */
+mqcap_balance_t *mqcap_run_balance(const mqcap_run_t *r);
 
 /* The backend of the first handle, as mqcap_backend_name() says ("" before start). */
 const char *mqcap_run_backend_name(const mqcap_run_t *r);

@@ -112,4 +112,14 @@ if not ok:
     print('FAIL: wanted 6 foreign, 0 payloads, 0 corrupt of 6 received')
 sys.exit(0 if ok else 1)
 EOF
+# A truncated file: the error names the file once (it said "pcap:F: pcap:F: corrupt ..."), and
+# mqcount exits 1 after counting the good packets before the cut.
+head -c 100 "$dir/v.pcap" > "$dir/cut.pcap"
+if "$MQCOUNT" -i "pcap:$dir/cut.pcap" -q > "$dir/cut.out" 2> "$dir/cut.err"; then
+	echo "FAIL: mqcount on a truncated file exited 0"; exit 1
+fi
+n=$(grep -o "pcap:$dir/cut.pcap" "$dir/cut.err" | wc -l)
+grep -q 'truncated' "$dir/cut.err" && [ "$n" -eq 1 ] || {
+	cat "$dir/cut.err"; echo "FAIL: the truncation error should name the file once (named $n times)"; exit 1; }
+echo "# truncated file: $(grep truncated "$dir/cut.err")"
 echo "PASS: mqcount read the whole file and --verify found exactly the loss, duplicate, reordering and corruption"

@@ -49,8 +49,11 @@ except socket.timeout: pass
 print(n)' "$TMPD/udp_ready" >"$TMPD/udp" &
 	udp_pid=$!
 	kill_ours $udp_pid python3
+	# the listener first: the probe gives up after 1.5 s without a frame, and python3 can
+	# take longer than that to start on a loaded machine
+	for _ in $(seq 200); do [ -e "$TMPD/udp_ready" ] && break; sleep 0.05; done
+	[ -e "$TMPD/udp_ready" ] || tb_fail "the UDP listener did not start within 10 s"
 	probe_start "$TMPD/q$q" "${RSS[@]}" -i 1500 "xdp:$RX_DEV@$q" || tb_fail "open: $(cat "$TMPD/q$q")"
-	for _ in $(seq 100); do [ -e "$TMPD/udp_ready" ] && break; sleep 0.05; done
 	send $N
 	probe_wait
 	wait $udp_pid

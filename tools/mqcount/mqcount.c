@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capname.h"
 #include "cli.h"
 #include "mqcount.h"
 #include "range.h"
@@ -23,7 +24,8 @@ static const char usage[] =
 "                         (queue 2: a virtual capture device), eth1@0-3, eth1@1,5, eth1,eth2,\n"
 "                         packet:eth1 / xdp:eth1 (backend), pcap:FILE (offline file)\n"
 "  -n, --threads N        worker threads (default: one per queue, at most one per CPU;\n"
-"                         fewer threads than queues: several queues per thread)\n"
+"                         fewer threads than queues: several queues per thread);\n"
+"                         with --balance also groups, e.g. 2,1 (see --balance)\n"
 "  -g, --cpus LIST|auto|none\n"
 "                         where threads run: a CPU list (0-3,6; thread i on the i-th CPU),\n"
 "                         auto (default: beside each queue's kernel poller, from the topology),\n"
@@ -50,6 +52,13 @@ static const char usage[] =
 "      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
 "      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
+"      --balance MODE     software scheduler: a poller thread per queue hands each packet to\n"
+"                         a worker (-n of them) by flow: static (fixed bucket table), adaptive\n"
+"                         (buckets move from busy to idle workers, per-flow order kept), rr\n"
+"                         (round robin, no order), fanout (every worker gets every packet);\n"
+"                         -n 2,1: groups (two share by flow, a third gets a copy of everything)\n"
+"      --inner            --balance: hash the inner headers of GRE, VXLAN, GTP-U, IP-in-IP\n"
+"      --work-ns N        busy-wait N ns per packet in the worker (stands for an analysis)\n"
 "      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
 "      --batch-us N       when the ring is empty after a short burst, wait N microseconds\n"
@@ -62,12 +71,12 @@ static const char usage[] =
 "\n"
 "Drops are split by where they happened: d:ring (the socket's ring was full), d:fill (xdp: no\n"
 "free UMEM frame), d:nosock (xdp: no socket bound), d:invalid (xdp: invalid descriptors),\n"
-"d:handoff (--split: the consumer's ring was full). The summary checks that the numbers add up\n"
+"d:handoff (--split, --balance: the consumer's ring was full). The summary checks that the numbers add up\n"
 "and exits 1 on a capture error, 2 on bad usage. See mqcount(8).\n";
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
-	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE,
+	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_BALANCE, OPT_INNER, OPT_WORK_NS,
 };
 
 static const struct option longopts[] = {
@@ -93,6 +102,9 @@ static const struct option longopts[] = {
 	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
 	{ "exclusive", no_argument, NULL, OPT_EXCLUSIVE },
+	{ "balance", required_argument, NULL, OPT_BALANCE },
+	{ "inner", no_argument, NULL, OPT_INNER },
+	{ "work-ns", required_argument, NULL, OPT_WORK_NS },
 	{ 0 },
 };
 
@@ -100,130 +112,25 @@ struct ctx {
 	uint64_t count;             /* -c; 0 = no limit */
 	_Atomic uint64_t total;     /* packets seen by callbacks, for -c */
 	struct vtable *vt;          /* --verify: one per worker */
+	uint64_t work_ns;           /* --work-ns */
+	const mqcap_run_t *run;     /* --balance: for the workers' groups */
 };
 
 static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, unsigned n)
 {
 	struct ctx *c = user;
 
-	if (c->vt)
+	if (c->work_ns)
+		bal_work(c->work_ns * n);
+	/* With groups every packet comes once per group: the first group is verified, so a
+	 * copy is never mistaken for a duplicate. */
+	if (c->vt && (!c->run || bal_worker_group(c->run, worker) == 0))
 		for (unsigned i = 0; i < n; i++)
 			vtable_packet(&c->vt[worker], pkts[i].data, pkts[i].caplen);
 	if (c->count) {
 		uint64_t t = atomic_fetch_add_explicit(&c->total, n, memory_order_relaxed) + n;
 
 		return t >= c->count;
-	}
-	return 0;
-}
-
-/* Append one -i NAME to the combined capture name, merging queue lists of a device named in
- * several -i ("-i eth1@0 -i eth1@2" reads "eth1@0,2"). Names are split into devices where a
- * comma is followed by a non-digit, as the library's grammar does. */
-struct devsel {
-	char dev[64];
-	char queues[256]; /* "" = all queues */
-	bool all;
-};
-
-static int add_name(const char *arg, char *prefix, size_t plen, char *pcap, size_t pclen,
-		    struct devsel *ds, unsigned *nds, unsigned maxds)
-{
-	const char *colon = strchr(arg, ':');
-	const char *p = arg;
-	char pre[16] = "";
-
-	if (colon) {
-		size_t l = (size_t)(colon - arg) + 1;
-
-		if (l >= sizeof(pre)) {
-			cli_warn("-i %s: unknown backend prefix", arg);
-			return -1;
-		}
-		memcpy(pre, arg, l);
-		pre[l] = '\0';
-		if (!strcmp(pre, "pcap:")) {
-			if (*pcap || *nds) {
-				cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
-				return -1;
-			}
-			snprintf(pcap, pclen, "%s", arg);
-			return 0;
-		}
-		if (strcmp(pre, "xdp:") && strcmp(pre, "packet:")) {
-			cli_warn("-i %s: unknown backend prefix '%s' (use xdp:, packet: or pcap:)", arg, pre);
-			return -1;
-		}
-		if (*prefix && strcmp(prefix, pre)) {
-			cli_warn("-i %s: conflicts with an earlier -i %s... (one backend per run)", arg, prefix);
-			return -1;
-		}
-		snprintf(prefix, plen, "%s", pre);
-		p = colon + 1;
-	}
-	if (*pcap) {
-		cli_warn("-i %s: a pcap file cannot be combined with other -i", arg);
-		return -1;
-	}
-	while (*p) {
-		const char *at, *end = p;
-		char dev[64];
-		char qs[256] = "";
-		bool all = true;
-		size_t dl;
-		unsigned k;
-
-		while (*end && *end != '@' && *end != ',')
-			end++;
-		dl = (size_t)(end - p);
-		if (!dl || dl >= sizeof(dev)) {
-			cli_warn("-i %s: empty or too long device name", arg);
-			return -1;
-		}
-		memcpy(dev, p, dl);
-		dev[dl] = '\0';
-		at = end;
-		if (*at == '@') {
-			const char *q = at + 1, *qe = q;
-
-			while (*qe && !(*qe == ',' && !(qe[1] >= '0' && qe[1] <= '9')))
-				qe++;
-			if ((size_t)(qe - q) >= sizeof(qs) || qe == q) {
-				cli_warn("-i %s: bad queue list after '@'", arg);
-				return -1;
-			}
-			memcpy(qs, q, (size_t)(qe - q));
-			qs[qe - q] = '\0';
-			all = false;
-			end = qe;
-		}
-		for (k = 0; k < *nds; k++)
-			if (!strcmp(ds[k].dev, dev))
-				break;
-		if (k == *nds) {
-			if (*nds == maxds) {
-				cli_warn("too many devices");
-				return -1;
-			}
-			memset(&ds[k], 0, sizeof(ds[k]));
-			snprintf(ds[k].dev, sizeof(ds[k].dev), "%s", dev);
-			ds[k].all = all;
-			snprintf(ds[k].queues, sizeof(ds[k].queues), "%s", qs);
-			(*nds)++;
-		} else if (all || ds[k].all) {
-			cli_warn("-i %s: %s is named twice and one of them takes all its queues", arg, dev);
-			return -1;
-		} else {
-			size_t l = strlen(ds[k].queues);
-
-			if (l + 1 + strlen(qs) >= sizeof(ds[k].queues)) {
-				cli_warn("-i %s: queue list too long", arg);
-				return -1;
-			}
-			ds[k].queues[l] = ',';
-			strcpy(ds[k].queues + l + 1, qs);
-		}
-		p = *end == ',' ? end + 1 : end;
 	}
 	return 0;
 }
@@ -243,28 +150,21 @@ static void link_report(const mqcap_run_t *run, unsigned *seen)
 	*seen = n;
 }
 
-static int online_cpus(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return (int)sysconf(_SC_NPROCESSORS_ONLN);
-	return CPU_COUNT(&set);
-}
-
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(cap);
 	MQCAP_RUN_OPTS(ro);
-	struct devsel ds[16];
-	unsigned nds = 0;
-	char prefix[16] = "", pcap[4096] = "", name[8192];
+	static struct cli_capname cn;
+	char name[8192];
 	const char *filter = NULL, *backend = NULL, *topology = NULL;
 	char *trailing = NULL;
 	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
 	int cpus[CPU_SETSIZE], ncpus = 0, opt;
 	bool oversub = false, json = false, verify = false, quiet = false, plan_only = false;
-	bool no_pin = false, have_n = false, exclusive = false;
+	bool no_pin = false, have_n = false, exclusive = false, inner = false;
+	int balance = -1;
+	unsigned groups[64], ngroups = 0;
+	MQCAP_BALANCE_OPTS(bo);
 	struct ctx ctx = { 0 };
 	struct report rep;
 	struct vresult vr;
@@ -276,11 +176,11 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:m:c:d:l:qh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
-			if (add_name(optarg, prefix, sizeof(prefix), pcap, sizeof(pcap), ds, &nds, 16))
+			if (cli_capname_add(&cn, optarg))
 				return 2;
 			break;
 		case 'n':
-			if (cli_parse_u64_range(optarg, "-n", 1, 4096, "threads", &threads))
+			if (bal_parse_threads(optarg, groups, 64, &ngroups, &threads))
 				return 2;
 			have_n = true;
 			break;
@@ -382,6 +282,20 @@ int main(int argc, char **argv)
 		case OPT_EXCLUSIVE:
 			exclusive = true;
 			break;
+		case OPT_BALANCE:
+			balance = mqcap_balance_mode_parse(optarg);
+			if (balance < 0) {
+				cli_warn("--balance: expected static, adaptive, rr or fanout, got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_INNER:
+			inner = true;
+			break;
+		case OPT_WORK_NS:
+			if (cli_parse_u64_range(optarg, "--work-ns", 1, 100000000, "nanoseconds", &ctx.work_ns))
+				return 2;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -412,24 +326,24 @@ int main(int argc, char **argv)
 		}
 		filter = trailing;
 	}
-	if (!nds && !*pcap) {
+	if (!cn.ndevs && !*cn.pcap) {
 		cli_warn("nothing to capture: give -i NAME (see --help)");
 		return 2;
 	}
-	if (backend && *prefix && strncmp(prefix, backend, strlen(backend))) {
-		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, prefix);
+	if (backend && *cn.prefix && strncmp(cn.prefix, backend, strlen(backend))) {
+		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, cn.prefix);
 		return 2;
 	}
-	if (exclusive && ((backend && strcmp(backend, "xdp")) || !strcmp(prefix, "packet:") ||
-			  *pcap)) {
+	if (exclusive && ((backend && strcmp(backend, "xdp")) || !strcmp(cn.prefix, "packet:") ||
+			  *cn.pcap)) {
 		cli_warn("--exclusive takes frames from the stack with AF_XDP: it conflicts with %s",
-			 *pcap ? "a pcap: file" : backend && strcmp(backend, "xdp") ? "-b auto/packet" :
+			 *cn.pcap ? "a pcap: file" : backend && strcmp(backend, "xdp") ? "-b auto/packet" :
 			 "the packet: prefix");
 		return 2;
 	}
 	if (exclusive)
 		backend = "xdp";
-	if (backend && *pcap) {
+	if (backend && *cn.pcap) {
 		cli_warn("-b %s conflicts with a pcap: file", backend);
 		return 2;
 	}
@@ -441,26 +355,34 @@ int main(int argc, char **argv)
 		cli_warn("--topology plans another machine: use it with --plan");
 		return 2;
 	}
+	if (ngroups > 1 && balance < 0) {
+		cli_warn("-n %u groups: worker groups need --balance", ngroups);
+		return 2;
+	}
+	if (ngroups > 1 && balance == MQCAP_BALANCE_FANOUT) {
+		cli_warn("-n: groups and --balance fanout conflict (fan-out makes every worker a group)");
+		return 2;
+	}
+	if (inner && balance < 0) {
+		cli_warn("--inner is a --balance option");
+		return 2;
+	}
+	if (balance >= 0 && (ro.flags & MQCAP_RUN_F_SPLIT)) {
+		cli_warn("--split and --balance conflict (--balance is split mode with a scheduler)");
+		return 2;
+	}
 	if (json && quiet) {
 		cli_warn("--json and -q conflict (--json prints only JSON lines already)");
 		return 2;
 	}
-	if (have_n && !oversub && !topology && (int)threads > online_cpus()) {
+	if (have_n && !oversub && !topology && (int)threads > cli_online_cpus()) {
 		cli_warn("-n %llu: more threads than the %d CPU(s) this process may use (threads would "
 			 "share CPUs and drop packets); add --oversubscribe to do it anyway",
-			 (unsigned long long)threads, online_cpus());
+			 (unsigned long long)threads, cli_online_cpus());
 		return 2;
 	}
 
-	if (*pcap) {
-		snprintf(name, sizeof(name), "%s", pcap);
-	} else {
-		size_t off = (size_t)snprintf(name, sizeof(name), "%s", prefix);
-
-		for (unsigned k = 0; k < nds && off < sizeof(name); k++)
-			off += (size_t)snprintf(name + off, sizeof(name) - off, "%s%s%s%s", k ? "," : "",
-						ds[k].dev, ds[k].all ? "" : "@", ds[k].queues);
-	}
+	cli_capname_build(&cn, name, sizeof(name));
 	if (backend && !strcmp(backend, "xdp"))
 		cap.backend = MQCAP_BACKEND_XDP;
 	else if (backend && !strcmp(backend, "packet"))
@@ -474,6 +396,13 @@ int main(int argc, char **argv)
 	ro.ncpus = (unsigned)ncpus;
 	ro.topo_xml = topology;
 	ro.flags |= MQCAP_RUN_F_FIT;
+	if (balance >= 0) {
+		bo.mode = balance;
+		bo.groups = ngroups > 1 ? groups : NULL;
+		bo.ngroups = ngroups > 1 ? ngroups : 0;
+		bo.flags = inner ? MQCAP_BALANCE_F_INNER : 0;
+		ro.balance = &bo;
+	}
 	if (oversub)
 		ro.flags |= MQCAP_RUN_F_OVERSUBSCRIBE;
 	if (no_pin)
@@ -487,9 +416,11 @@ int main(int argc, char **argv)
 		free(trailing);
 		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
 	}
+	if (balance >= 0)
+		ctx.run = run;
 	if (report_init(&rep, run, json, quiet))
 		cli_die(1, "out of memory");
-	rep.offline = *pcap;
+	rep.offline = *cn.pcap;
 	report_plan(&rep);
 	if (plan_only)
 		goto out;

@@ -61,4 +61,20 @@ void report_tick(struct report *rep);
 /* Print the final summary; returns 0 when its numbers add up. */
 int report_summary(struct report *rep, const struct vresult *vr, const char *error);
 
+/* ---- balance.c: --balance (the software scheduler), -n groups, --work-ns ---- */
+
+/* -n: a thread count ("4") or groups ("2,1"): groups[] (up to max), their number, the sum. */
+int bal_parse_threads(const char *arg, unsigned *groups, unsigned max, unsigned *ngroups,
+		      uint64_t *threads);
+/* Busy-wait ns nanoseconds (--work-ns: the cost of an analysis per packet). */
+void bal_work(uint64_t ns);
+/* Copies of each packet (groups; 1 without --balance). */
+unsigned bal_copies(const mqcap_run_t *run);
+/* The group of worker w (0 without --balance). */
+int bal_worker_group(const mqcap_run_t *run, unsigned w);
+/* The scheduler's lines for the table/summary, and its JSON member (",\"balance\":{...}"). */
+void bal_print(const mqcap_run_t *run);
+struct json;
+void bal_json(struct json *j, const mqcap_run_t *run);
+
 #endif

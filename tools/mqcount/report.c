@@ -90,8 +90,9 @@ static void json_plan(struct report *rep)
 			if (pl->queues[i].worker != (int)w)
 				continue;
 			json_obj_open(&j);
-			/* queue names of a pcap: file carry the user's file name */
-			json_kv_str(&j, "queue", rep->qname[i]);
+			/* queue names of a pcap: file carry the user's file name; --balance with more
+			 * workers than queues plans the extra workers beside queue i mod nq */
+			json_kv_str(&j, "queue", rep->qname[i % rep->nq]);
 			if (rep->offline) { /* a file has no kernel poller to place */
 				json_key(&j, "poller_cpu");
 				json_null(&j);
@@ -264,6 +265,7 @@ void report_tick(struct report *rep)
 		json_key(&j, "total");
 		json_queue(&j, "total", &tot, rate(tot.st.received, totp.st.received, secs),
 			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6);
+		bal_json(&j, rep->run);
 		json_obj_close(&j);
 		json_end(&j);
 	} else if (!rep->quiet) {
@@ -294,6 +296,7 @@ void report_tick(struct report *rep)
 					    sizeof(m)),
 			       (unsigned long long)rep->wcur[w].packets);
 		}
+		bal_print(rep->run);
 	}
 	fflush(stdout);
 	memcpy(rep->qprev, rep->qcur, rep->nq * sizeof(*rep->qcur));
@@ -316,8 +319,9 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		wsum += rep->wcur[w].packets;
 	seen = tot.st.received + tot.st.filtered + q_drops(&tot);
 	/* The threads handed exactly what the queues received to the callback; in split mode the
-	 * pollers received what the consumers got plus what the hand-off dropped. */
-	if (wsum + tot.handoff != tot.st.received)
+	 * pollers received what the consumers got plus what the hand-off dropped; with --balance
+	 * groups every packet is one copy per group. */
+	if (wsum + tot.handoff != tot.st.received * bal_copies(rep->run))
 		rc = -1;
 	if (rep->json) {
 		struct json j;
@@ -346,6 +350,7 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		json_kv_u64(&j, "seen", seen);
 		json_kv_u64(&j, "threads_packets", wsum);
 		json_kv_bool(&j, "adds_up", !rc);
+		bal_json(&j, rep->run);
 		if (vr) {
 			json_key(&j, "verify");
 			json_obj_open(&j);
@@ -384,13 +389,19 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		printf("  %-18s %4d %12llu\n", name, rep->wcur[w].cpu,
 		       (unsigned long long)rep->wcur[w].packets);
 	}
+	bal_print(rep->run);
 	printf("seen %llu = received %llu + filtered %llu + dropped %llu (ring %llu, fill %llu, "
 	       "nosock %llu, invalid %llu)\n",
 	       (unsigned long long)seen, (unsigned long long)tot.st.received,
 	       (unsigned long long)tot.st.filtered, (unsigned long long)q_drops(&tot),
 	       (unsigned long long)tot.st.drop_ring_full, (unsigned long long)tot.st.drop_fill_empty,
 	       (unsigned long long)tot.st.drop_no_socket, (unsigned long long)tot.st.drop_invalid);
-	if (tot.handoff)
+	if (tot.handoff && bal_copies(rep->run) > 1)
+		printf("of the %llu copies of the received (one per group), %llu were dropped at the "
+		       "poller->worker hand-off\n",
+		       (unsigned long long)tot.st.received * bal_copies(rep->run),
+		       (unsigned long long)tot.handoff);
+	else if (tot.handoff)
 		printf("of the received, %llu were dropped at the poller->consumer hand-off\n",
 		       (unsigned long long)tot.handoff);
 	if (tot.st.kernel_seen)
@@ -403,7 +414,8 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 	       (unsigned long long)wsum, rc ? " (DOES NOT MATCH the queues)" : "",
 	       cli_fmt_rate(rate(tot.st.received, 0, secs), "pps", p, sizeof(p)),
 	       cli_fmt_rate(rate(tot.st.bytes, 0, secs) * 8, "bps", m, sizeof(m)),
-	       seen ? 100.0 * (double)(q_drops(&tot) + tot.handoff) / (double)seen : 0.0);
+	       seen ? 100.0 * ((double)q_drops(&tot) + (double)tot.handoff / bal_copies(rep->run)) /
+			      (double)seen : 0.0);
 	if (vr)
 		printf("verify: %llu flows, %llu mqsend packets, %llu lost (%.3f%% of %llu expected, "
 		       "in %llu flows), %llu duplicates, %llu reordered, %llu corrupt, %llu other packets\n",

@@ -15,6 +15,10 @@
 # tb_on_exit. Variables: MQCAP_BUILD and MQCAP_SRC (set by meson test; derived from this
 # file's location when unset), TESTBED (the mqcap-testbed binary), PKTLIB (pktlib.py).
 
+# The system's own programs first: scripts/deps installs Debian's python3, tcpdump, tshark...
+# and tests must use those. A version manager's shim ahead in PATH (pyenv's python3 is a bash
+# script) took 3.5 s to start on a loaded machine, longer than the windows tests measure in.
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
 : "${MQCAP_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 : "${MQCAP_BUILD:=$MQCAP_SRC/build}"
 TESTBED="$MQCAP_BUILD/tools/mqcap-testbed/mqcap-testbed"

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* mqdump.h - what mqdump's files share: the options, the per-queue counters, the output files. */
+#ifndef MQDUMP_H
+#define MQDUMP_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mqcap/run.h"
+
+enum dump_format { DUMP_PCAPNG, DUMP_PCAP };
+
+struct dump_cfg {
+	const char *pattern;      /* -w: file name pattern (%d device, %q queue, %n file number, strftime) */
+	enum dump_format format;
+	uint64_t file_bytes;      /* -C: rotate before a file would pass this size; 0 = never */
+	uint64_t file_packets;    /* --file-packets: rotate after this many packets; 0 = never */
+	uint64_t rotate_s;        /* -G: rotate at multiples of this many seconds of wall-clock time */
+	unsigned ring;            /* -W: keep at most this many files per output (oldest removed) */
+	const char *postcmd;      /* -z: run on every finished file */
+	bool force;               /* overwrite existing files */
+	size_t buf_bytes;         /* write buffer per output file */
+	uint64_t flush_ms;        /* write buffered packets at least this often */
+	uint32_t snaplen;
+};
+
+/* Per queue, written by the queue's worker (captured) or under its output's lock (the rest);
+ * read by the main thread for the live line. captured = written + wdrop + still buffered. */
+struct dump_qcount {
+	_Atomic uint64_t captured;
+	_Atomic uint64_t written;
+	_Atomic uint64_t wdrop;   /* captured but not written: the write failed (disk full, I/O error) */
+	char pad[64 - 3 * sizeof(uint64_t)];
+};
+
+struct sink;
+struct finisher;
+
+#define DUMP_MAX_DEVS 16
+#define DUMP_MAX_QID  4096
+
+struct dump {
+	struct dump_cfg cfg;
+	mqcap_run_t *run;
+	unsigned nq;                 /* queues, in plan order */
+	unsigned ndev;
+	char devname[DUMP_MAX_DEVS][16];
+	unsigned *qdev, *qid;        /* per queue: device index, RX queue id */
+	struct sink **qsink;         /* per queue: its output */
+	struct dump_qcount *cnt;     /* per queue */
+	int16_t *lut;                /* [dev * DUMP_MAX_QID + queue id] -> queue index, -1 */
+	struct sink **sinks;
+	unsigned nsinks;
+	uint64_t start_ns;           /* CLOCK_REALTIME at start */
+	_Atomic uint64_t stray;      /* packets of a queue not in the plan (never expected) */
+	_Atomic uint64_t files_done; /* files completed (renamed to their final name) */
+	_Atomic uint64_t bytes_done;
+	_Atomic int failed;
+	pthread_mutex_t errmu;
+	char errmsg[512];
+	struct finisher *fin;
+};
+
+/* ---- sink.c: output files ---- */
+
+/* Expand the pattern for every queue, group the queues whose names are the same into one
+ * output, check the pattern. Returns 0, or -1 after printing why. */
+int dump_outputs_make(struct dump *d);
+/* Start the finisher thread and open the first file of every output. 0, or -1 after
+ * printing why (nothing is left behind). */
+int dump_outputs_open(struct dump *d);
+/* A worker's burst: count, buffer, rotate, write. */
+void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n);
+/* Main thread, a few times a second: write buffers older than flush_ms, rotate at -G boundaries. */
+void dump_tick(struct dump *d);
+/* After the workers stopped: write, close and complete every file, wait for the finisher. */
+void dump_outputs_close(struct dump *d);
+/* Record the first error (the summary prints it), stop the run. Safe from any thread. */
+void dump_fail(struct dump *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The longest single write() so far, in nanoseconds. */
+uint64_t dump_max_write_ns(void);
+/* The current file name of queue q's output (for the summary); "" if none. */
+void dump_output_name(struct dump *d, unsigned q, char *out, size_t len);
+
+#endif

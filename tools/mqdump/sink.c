@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sink.c - mqdump's output files: names from the pattern, large buffered writes, rotation,
+ * and completion (fsync, rename, -z, the -W ring) in a background thread.
+ *
+ * Why the capture thread writes, and not a writer thread per queue fed by an SPSC ring: on
+ * the 2-CPU machines this was built on, the capture thread shares its CPU with the queue's
+ * kernel poller, and a third thread per queue has no CPU of its own to run on; it would also
+ * cost one more copy of every packet (into the ring) on top of the copy into the file's page
+ * cache. So each output has one large buffer (--buffer, 1 MiB by default) that the capture
+ * thread fills with whole blocks and hands to write() when full: one system call per ~10,000
+ * small packets, a memory copy into the page cache that takes well under the time the socket's
+ * ring can hold (4096 frames, ~3 ms at 1.3 Mpps). What can really stall, fsync() and rename()
+ * of a finished file and the -z command, runs in the finisher thread instead. The summary
+ * prints the longest write() so the claim can be checked on any disk.
+ *
+ * A buffer holds whole blocks only, so a file is always a sequence of complete blocks up to
+ * its last write: a reader of a file whose writer was killed sees every flushed packet. A
+ * failed or short write (disk full) is cut back with ftruncate() to the last whole block, the
+ * packets of that buffer are counted as write drops, and the run stops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mqdump.h"
+#include "pcapng.h"
+
+extern char **environ;
+
+struct sink {
+	pthread_mutex_t mu;          /* the worker(s) of its queues, the main thread's tick */
+	struct dump *d;
+	char name0[PATH_MAX];        /* the name with file number 0 at start: groups queues */
+	unsigned rep;                /* a queue of this output, for %d and %q */
+	unsigned *qs, nqs;           /* its queues */
+	int16_t ifid[DUMP_MAX_DEVS]; /* device -> interface id in the file, -1 */
+	unsigned nif;
+	int fd;                      /* -1: no file open */
+	char tmp[PATH_MAX + 8], final[PATH_MAX];
+	uint64_t seq;                /* file number */
+	char (*ring)[PATH_MAX];      /* -W: final names of the last files, by seq % ring */
+	uint64_t file_bytes;         /* written to fd (whole blocks) */
+	uint64_t file_pkts;          /* in this file, buffered included */
+	uint64_t next_rot_ns;        /* -G: the next wall-clock boundary */
+	uint8_t *buf;
+	size_t len, cap;
+	uint64_t *pend;              /* per queue of the run: packets in buf */
+	uint32_t *ends;              /* end offset in buf of each block in it */
+	uint16_t *endq;              /* its queue, or NOQ for a file header or statistics block */
+	unsigned nends;
+	uint64_t last_flush_ns;
+	FILE *cookie;                /* classic pcap: libpcap's dumper writes into buf through it */
+	pcap_t *dead;
+	pcap_dumper_t *pd;
+	int err;                     /* a write failed: the output is dead, packets are dropped */
+};
+
+#define NOQ 0xFFFFu
+
+struct job {
+	struct job *next;
+	int fd;
+	uint64_t bytes;
+	char tmp[PATH_MAX + 8], final[PATH_MAX], del[PATH_MAX];
+};
+
+struct finisher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	bool quit, started;
+};
+
+/* ---------- errors ---------- */
+
+void dump_fail(struct dump *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&d->errmu);
+	if (!d->errmsg[0]) {
+		va_start(ap, fmt);
+		vsnprintf(d->errmsg, sizeof(d->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&d->errmu);
+	atomic_store_explicit(&d->failed, 1, memory_order_relaxed);
+	if (d->run)
+		mqcap_run_stop(d->run);
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---------- names ---------- */
+
+/* strftime conversions a name may use (%d is the device here, not the day of the month). */
+static const char time_convs[] = "aAbBcCDeFgGhHIjmMprRsStTuUVwWyYzZ";
+
+/* Expand the pattern: %d device, %q queue, %n file number, %% a '%', other conversions by
+ * strftime at time t. Returns 0, or -1 with why in err. */
+static int expand(const char *pat, const char *dev, unsigned queue, uint64_t seq, time_t t,
+		  char *out, size_t len, char *err, size_t errlen)
+{
+	char mid[PATH_MAX * 2];
+	size_t o = 0;
+	struct tm tm;
+
+	for (const char *p = pat; *p; p++) {
+		int n = 0;
+
+		if (o + 32 >= sizeof(mid))
+			goto toolong;
+		if (*p != '%') {
+			mid[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'd') {
+			for (const char *c = dev; *c && o + 4 < sizeof(mid); c++) {
+				if (*c == '%')
+					mid[o++] = '%';
+				mid[o++] = *c;
+			}
+		} else if (*p == 'q') {
+			n = snprintf(mid + o, sizeof(mid) - o, "%u", queue);
+		} else if (*p == 'n') {
+			n = snprintf(mid + o, sizeof(mid) - o, "%05" PRIu64, seq);
+		} else if (*p == '%') {
+			mid[o++] = '%';
+			mid[o++] = '%';
+		} else if (*p && strchr(time_convs, *p)) {
+			mid[o++] = '%';
+			mid[o++] = *p;
+		} else {
+			snprintf(err, errlen, "'%%%s' is not a conversion mqdump knows (%%d device, "
+				 "%%q queue, %%n file number, %%%% a '%%', or a strftime conversion)",
+				 *p ? (char[]){ *p, 0 } : "");
+			return -1;
+		}
+		o += (size_t)n;
+	}
+	mid[o] = '\0';
+	localtime_r(&t, &tm);
+	if (!strftime(out, len, mid, &tm) && *mid)
+		goto toolong;
+	if (!*out) {
+		snprintf(err, errlen, "the name is empty");
+		return -1;
+	}
+	return 0;
+toolong:
+	snprintf(err, errlen, "the expanded name is too long");
+	return -1;
+}
+
+static bool has_conv(const char *pat, const char *convs)
+{
+	for (const char *p = pat; *p; p++)
+		if (*p == '%') {
+			if (p[1] && strchr(convs, p[1]))
+				return true;
+			if (p[1])
+				p++;
+		}
+	return false;
+}
+
+/* The pattern this run uses: with rotation and no %n (nor, for -G alone, a time in the name),
+ * "_%n" goes before the extension so that the files of one output differ. */
+static char *effective_pattern(const struct dump_cfg *c)
+{
+	bool rot = c->file_bytes || c->file_packets || c->rotate_s;
+	bool need = rot && !has_conv(c->pattern, "n") &&
+		    (c->file_bytes || c->file_packets || !has_conv(c->pattern, time_convs));
+	const char *base, *dot;
+	char *out;
+	size_t l = strlen(c->pattern);
+
+	out = malloc(l + 4);
+	if (!out)
+		return NULL;
+	if (!need) {
+		memcpy(out, c->pattern, l + 1);
+		return out;
+	}
+	base = strrchr(c->pattern, '/');
+	base = base ? base + 1 : c->pattern;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		dot = c->pattern + l;
+	snprintf(out, l + 4, "%.*s_%%n%s", (int)(dot - c->pattern), c->pattern, dot);
+	return out;
+}
+
+static char *g_pattern;
+
+static uint64_t boundary_start(const struct dump *d, uint64_t now_ns)
+{
+	uint64_t g = d->cfg.rotate_s * 1000000000ull;
+
+	return g ? now_ns / g * g : now_ns;
+}
+
+int dump_outputs_make(struct dump *d)
+{
+	time_t now = time(NULL);
+	char err[256];
+
+	g_pattern = effective_pattern(&d->cfg);
+	if (!g_pattern)
+		cli_die(1, "out of memory");
+	d->qsink = calloc(d->nq, sizeof(*d->qsink));
+	d->sinks = calloc(d->nq, sizeof(*d->sinks));
+	if (!d->qsink || !d->sinks)
+		cli_die(1, "out of memory");
+	for (unsigned q = 0; q < d->nq; q++) {
+		char name[PATH_MAX];
+		struct sink *s = NULL;
+
+		if (expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name, sizeof(name),
+			   err, sizeof(err))) {
+			cli_warn("-w %s: %s", d->cfg.pattern, err);
+			return -1;
+		}
+		for (unsigned k = 0; k < d->nsinks; k++)
+			if (!strcmp(d->sinks[k]->name0, name))
+				s = d->sinks[k];
+		if (!s) {
+			s = calloc(1, sizeof(*s));
+			if (!s)
+				cli_die(1, "out of memory");
+			pthread_mutex_init(&s->mu, NULL);
+			s->d = d;
+			s->fd = -1;
+			s->rep = q;
+			snprintf(s->name0, sizeof(s->name0), "%s", name);
+			for (unsigned i = 0; i < DUMP_MAX_DEVS; i++)
+				s->ifid[i] = -1;
+			s->qs = calloc(d->nq, sizeof(*s->qs));
+			s->pend = calloc(d->nq, sizeof(*s->pend));
+			s->cap = d->cfg.buf_bytes;
+			if (s->cap < pcapng_epb_size(d->cfg.snaplen) + 65536)
+				s->cap = pcapng_epb_size(d->cfg.snaplen) + 65536;
+			s->buf = malloc(s->cap);
+			/* the smallest block is a 16-byte pcap record header */
+			s->ends = malloc((s->cap / 16 + 16) * sizeof(*s->ends));
+			s->endq = malloc((s->cap / 16 + 16) * sizeof(*s->endq));
+			if (d->cfg.ring)
+				s->ring = calloc(d->cfg.ring, sizeof(*s->ring));
+			if (!s->qs || !s->pend || !s->buf || !s->ends || !s->endq ||
+			    (d->cfg.ring && !s->ring))
+				cli_die(1, "out of memory");
+			d->sinks[d->nsinks++] = s;
+		}
+		s->qs[s->nqs++] = q;
+		if (s->ifid[d->qdev[q]] < 0)
+			s->ifid[d->qdev[q]] = (int16_t)s->nif++;
+		d->qsink[q] = s;
+	}
+	/* A name that cannot change between files would make rotation overwrite its own files. */
+	if (d->cfg.file_bytes || d->cfg.file_packets || d->cfg.rotate_s) {
+		char a[PATH_MAX], b[PATH_MAX];
+		struct sink *s = d->sinks[0];
+		const char *dev = d->devname[d->qdev[s->rep]];
+
+		if (!expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err, sizeof(err)) &&
+		    !expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b, sizeof(b), err,
+			    sizeof(err)) && !strcmp(a, b)) {
+			cli_warn("-w %s: rotation needs file names that differ (add %%n)", d->cfg.pattern);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---------- the finisher thread: fsync, rename, -z, the ring ---------- */
+
+static void run_postcmd(struct dump *d, const char *file)
+{
+	char *argv[] = { "sh", "-c", NULL, "mqdump-z", (char *)file, NULL };
+	char cmd[4096];
+	pid_t pid;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s \"$1\"", d->cfg.postcmd);
+	argv[2] = cmd;
+	if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ)) {
+		cli_warn("-z: cannot run /bin/sh: %s", strerror(errno));
+		return;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		cli_warn("-z %s %s: exited with status %d", d->cfg.postcmd, file,
+			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static void fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *sl = strrchr(path, '/');
+	int fd;
+
+	if (!sl)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(sl - path) + (sl == path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static void finish(struct dump *d, struct job *j)
+{
+	if (fsync(j->fd))
+		dump_fail(d, "fsync %s: %s", j->tmp, strerror(errno));
+	if (close(j->fd))
+		dump_fail(d, "close %s: %s", j->tmp, strerror(errno));
+	if (!j->bytes) {
+		/* Not even the file header reached the disk: there is nothing a reader could open. */
+		unlink(j->tmp);
+		cli_warn("%s: nothing could be written, removed", j->tmp);
+	} else if (rename(j->tmp, j->final)) {
+		dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(errno));
+		return;
+	} else {
+		fsync_dir_of(j->final);
+		atomic_fetch_add_explicit(&d->files_done, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&d->bytes_done, j->bytes, memory_order_relaxed);
+		if (d->cfg.postcmd)
+			run_postcmd(d, j->final);
+	}
+	if (j->del[0] && unlink(j->del) && errno != ENOENT)
+		cli_warn("-W: cannot remove %s: %s", j->del, strerror(errno));
+}
+
+static void *finisher_main(void *arg)
+{
+	struct dump *d = arg;
+	struct finisher *f = d->fin;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		struct job *j = f->head;
+
+		if (!j) {
+			if (f->quit)
+				break;
+			pthread_cond_wait(&f->cv, &f->mu);
+			continue;
+		}
+		f->head = j->next;
+		if (!f->head)
+			f->tail = NULL;
+		pthread_mutex_unlock(&f->mu);
+		finish(d, j);
+		free(j);
+		pthread_mutex_lock(&f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static void finisher_push(struct dump *d, struct job *j)
+{
+	struct finisher *f = d->fin;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->tail)
+		f->tail->next = j;
+	else
+		f->head = j;
+	f->tail = j;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* ---------- one output's file ---------- */
+
+static void drop_pending(struct sink *s)
+{
+	for (unsigned i = 0; i < s->nqs; i++) {
+		unsigned q = s->qs[i];
+
+		atomic_fetch_add_explicit(&s->d->cnt[q].wdrop, s->pend[q], memory_order_relaxed);
+		s->pend[q] = 0;
+	}
+}
+
+/* Note that a block for queue q (NOQ: not a packet) ends at the buffer's current length. */
+static inline void mark(struct sink *s, unsigned q)
+{
+	s->ends[s->nends] = (uint32_t)s->len;
+	s->endq[s->nends++] = (uint16_t)q;
+}
+
+/* A write stopped after off bytes of the buffer: keep the whole blocks among them (count
+ * their packets as written), cut the rest off the file, count its packets as write drops. */
+static void cut_back(struct sink *s, size_t off)
+{
+	size_t keep = 0;
+	unsigned i;
+
+	for (i = 0; i < s->nends && s->ends[i] <= off; i++) {
+		keep = s->ends[i];
+		if (s->endq[i] != NOQ) {
+			atomic_fetch_add_explicit(&s->d->cnt[s->endq[i]].written, 1, memory_order_relaxed);
+			s->pend[s->endq[i]]--;
+		}
+	}
+	s->file_bytes += keep;
+	if (off != keep && (ftruncate(s->fd, (off_t)s->file_bytes) ||
+			    lseek(s->fd, (off_t)s->file_bytes, SEEK_SET) < 0))
+		cli_warn("%s: cannot cut back to %" PRIu64 " bytes: %s", s->tmp, s->file_bytes,
+			 strerror(errno));
+	drop_pending(s);
+}
+
+/* The longest write(), for the summary (workers store, the main thread reads). */
+static _Atomic uint64_t g_max_write_ns;
+
+/* Write the buffer: whole blocks, or nothing of them (cut back on failure). Lock held. */
+static int sink_flush(struct sink *s)
+{
+	size_t off = 0;
+	uint64_t t0;
+	int err = 0;
+
+	if (!s->len)
+		return 0;
+	if (s->fd < 0 || s->err) {
+		drop_pending(s);
+		s->len = 0;
+		s->nends = 0;
+		return -1;
+	}
+	t0 = cli_now_ns();
+	while (off < s->len) {
+		ssize_t w = write(s->fd, s->buf + off, s->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? errno : ENOSPC;
+			break;
+		}
+		off += (size_t)w;
+	}
+	t0 = cli_now_ns() - t0;
+	if (t0 > atomic_load_explicit(&g_max_write_ns, memory_order_relaxed))
+		/* a statistic: a rare lost update between two outputs is harmless */
+		atomic_store_explicit(&g_max_write_ns, t0, memory_order_relaxed);
+	s->last_flush_ns = cli_now_ns();
+	if (err) {
+		/* Cut the half-written block off so that the file stays readable to its end. */
+		cut_back(s, off);
+		s->err = err;
+		s->len = 0;
+		s->nends = 0;
+		dump_fail(s->d, "writing %s: %s", s->tmp, strerror(err));
+		return -1;
+	}
+	for (unsigned i = 0; i < s->nqs; i++) {
+		unsigned q = s->qs[i];
+
+		atomic_fetch_add_explicit(&s->d->cnt[q].written, s->pend[q], memory_order_relaxed);
+		s->pend[q] = 0;
+	}
+	s->file_bytes += s->len;
+	s->len = 0;
+	s->nends = 0;
+	return 0;
+}
+
+/* libpcap's dumper writes here (the FILE is unbuffered): into the output's buffer, for which
+ * the caller made room. */
+static ssize_t cookie_write(void *c, const char *data, size_t n)
+{
+	struct sink *s = c;
+
+	if (s->len + n > s->cap)
+		return 0;
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	return (ssize_t)n;
+}
+
+static int cookie_close(void *c)
+{
+	(void)c;
+	return 0;
+}
+
+/* Open the next file (seq) for packets from time ts_ns on. Lock held. */
+static int sink_open(struct sink *s, uint64_t ts_ns)
+{
+	struct dump *d = s->d;
+	uint64_t bstart = boundary_start(d, ts_ns);
+	char err[256];
+	struct stat st;
+
+	if (expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
+		   (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err, sizeof(err))) {
+		dump_fail(d, "-w %s: %s", d->cfg.pattern, err);
+		return -1;
+	}
+	snprintf(s->tmp, sizeof(s->tmp), "%s.part", s->final);
+	if (!d->cfg.force && !stat(s->final, &st)) {
+		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
+		return -1;
+	}
+	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s->fd < 0) {
+		dump_fail(d, "cannot create %s: %s", s->tmp, strerror(errno));
+		return -1;
+	}
+	s->file_bytes = 0;
+	s->file_pkts = 0;
+	s->len = 0;
+	s->nends = 0;
+	s->last_flush_ns = cli_now_ns();
+	if (d->cfg.rotate_s)
+		s->next_rot_ns = bstart + d->cfg.rotate_s * 1000000000ull;
+	if (s->ring)
+		snprintf(s->ring[s->seq % d->cfg.ring], PATH_MAX, "%s", s->final);
+	if (d->cfg.format == DUMP_PCAPNG) {
+		s->len += pcapng_shb(s->buf);
+		for (unsigned dev = 0; dev < DUMP_MAX_DEVS; dev++)
+			for (unsigned i = 0; i < s->nif; i++)
+				if (s->ifid[dev] == (int16_t)i)
+					s->len += pcapng_idb(s->buf + s->len, d->cfg.snaplen, d->devname[dev]);
+		mark(s, NOQ);
+		return 0;
+	}
+	if (!s->dead)
+		s->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)d->cfg.snaplen,
+							       PCAP_TSTAMP_PRECISION_NANO);
+	s->cookie = fopencookie(s, "w", (cookie_io_functions_t){ .write = cookie_write,
+								  .close = cookie_close });
+	if (!s->dead || !s->cookie || setvbuf(s->cookie, NULL, _IONBF, 0)) {
+		dump_fail(d, "%s: cannot set up libpcap's writer", s->tmp);
+		return -1;
+	}
+	s->pd = pcap_dump_fopen(s->dead, s->cookie);
+	if (!s->pd) {
+		dump_fail(d, "%s: %s", s->tmp, pcap_geterr(s->dead));
+		fclose(s->cookie);
+		s->cookie = NULL;
+		return -1;
+	}
+	mark(s, NOQ);
+	return 0;
+}
+
+/* The drop counters of the file's interfaces, then close and hand the file to the finisher,
+ * which removes del (the file the -W ring lets go) once this one is complete. Lock held. */
+static void sink_close_file(struct sink *s, const char *del)
+{
+	struct dump *d = s->d;
+	struct job *j;
+
+	if (s->fd < 0)
+		return;
+	if (d->cfg.format == DUMP_PCAPNG && !s->err) {
+		uint64_t now = realtime_ns();
+
+		for (unsigned dev = 0; dev < DUMP_MAX_DEVS; dev++) {
+			struct pcapng_isb isb = { .ts_ns = now, .start_ns = d->start_ns, .end_ns = now };
+
+			if (s->ifid[dev] < 0)
+				continue;
+			for (unsigned i = 0; i < s->nqs; i++) {
+				unsigned q = s->qs[i];
+				struct mqcap_stats st = { 0 };
+
+				if (d->qdev[q] != dev)
+					continue;
+				if (mqcap_run_queue_stats(d->run, q, &st) == 0) {
+					isb.ifrecv += st.kernel_seen;
+					isb.ifdrop += st.drop_ring_full + st.drop_fill_empty +
+						      st.drop_no_socket + st.drop_invalid;
+				}
+				isb.osdrop += atomic_load_explicit(&d->cnt[q].wdrop, memory_order_relaxed);
+				isb.usrdeliv += atomic_load_explicit(&d->cnt[q].written,
+								     memory_order_relaxed) + s->pend[q];
+			}
+			if (s->len + PCAPNG_ISB_MAX > s->cap)
+				sink_flush(s);
+			s->len += pcapng_isb(s->buf + s->len, (uint32_t)s->ifid[dev], &isb);
+			mark(s, NOQ);
+		}
+	}
+	sink_flush(s);
+	if (s->pd) {
+		pcap_dump_close(s->pd); /* fclose()s the cookie FILE: nothing left in it */
+		s->pd = NULL;
+		s->cookie = NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		dump_fail(d, "out of memory closing %s", s->tmp);
+		close(s->fd);
+		s->fd = -1;
+		return;
+	}
+	j->fd = s->fd;
+	j->bytes = s->file_bytes;
+	snprintf(j->tmp, sizeof(j->tmp), "%s", s->tmp);
+	snprintf(j->final, sizeof(j->final), "%s", s->final);
+	if (del)
+		snprintf(j->del, sizeof(j->del), "%s", del);
+	s->fd = -1;
+	finisher_push(d, j);
+}
+
+/* Finish this file and start the next. Lock held. */
+static void sink_rotate(struct sink *s, uint64_t ts_ns)
+{
+	const char *del = NULL;
+	unsigned w = s->d->cfg.ring;
+
+	/* With -W W, opening file k lets file k-W go: W files at most, the new one included. */
+	if (w && s->seq + 1 >= w)
+		del = s->ring[(s->seq + 1 - w) % w];
+	sink_close_file(s, del);
+	if (s->err)
+		return;
+	s->seq++;
+	if (sink_open(s, ts_ns))
+		s->err = EIO;
+}
+
+static inline size_t record_size(const struct dump *d, uint32_t caplen)
+{
+	return d->cfg.format == DUMP_PCAPNG ? pcapng_epb_size(caplen) : 16 + (size_t)caplen;
+}
+
+static void sink_packet(struct sink *s, unsigned q, const struct mqcap_pkt *p)
+{
+	struct dump *d = s->d;
+	size_t rec = record_size(d, p->caplen);
+
+	if (s->fd >= 0 && s->file_pkts &&
+	    ((d->cfg.file_bytes && s->file_bytes + s->len + rec > d->cfg.file_bytes) ||
+	     (d->cfg.file_packets && s->file_pkts >= d->cfg.file_packets) ||
+	     (d->cfg.rotate_s && p->ts_ns >= s->next_rot_ns)))
+		sink_rotate(s, p->ts_ns);
+	if (s->err || s->fd < 0) {
+		atomic_fetch_add_explicit(&d->cnt[q].wdrop, 1, memory_order_relaxed);
+		return;
+	}
+	if (s->len + rec > s->cap && sink_flush(s)) {
+		atomic_fetch_add_explicit(&d->cnt[q].wdrop, 1, memory_order_relaxed);
+		return;
+	}
+	if (d->cfg.format == DUMP_PCAPNG) {
+		s->len += pcapng_epb(s->buf + s->len, (uint32_t)s->ifid[p->dev], p->ts_ns, p->data,
+				     p->caplen, p->len, p->queue);
+	} else {
+		struct pcap_pkthdr h = { .caplen = p->caplen, .len = p->len };
+
+		h.ts.tv_sec = (time_t)(p->ts_ns / 1000000000ull);
+		h.ts.tv_usec = (suseconds_t)(p->ts_ns % 1000000000ull); /* nanoseconds: NANO magic */
+		pcap_dump((u_char *)s->pd, &h, p->data);
+	}
+	mark(s, q);
+	s->pend[q]++;
+	s->file_pkts++;
+}
+
+void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
+{
+	struct sink *cur = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned dev = p[i].dev, qid = p[i].queue;
+		int q = dev < DUMP_MAX_DEVS && qid < DUMP_MAX_QID ? d->lut[dev * DUMP_MAX_QID + qid] : -1;
+		struct sink *s;
+
+		if (q < 0) {
+			atomic_fetch_add_explicit(&d->stray, 1, memory_order_relaxed);
+			continue;
+		}
+		/* Only this worker adds to its queue's count: load + store, no locked instruction. */
+		atomic_store_explicit(&d->cnt[q].captured,
+				      atomic_load_explicit(&d->cnt[q].captured, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		s = d->qsink[q];
+		if (s != cur) {
+			if (cur)
+				pthread_mutex_unlock(&cur->mu);
+			pthread_mutex_lock(&s->mu);
+			cur = s;
+		}
+		sink_packet(s, (unsigned)q, &p[i]);
+	}
+	if (cur) {
+		if (cur->len && cli_now_ns() - cur->last_flush_ns >= cur->d->cfg.flush_ms * 1000000ull)
+			sink_flush(cur);
+		pthread_mutex_unlock(&cur->mu);
+	}
+}
+
+void dump_tick(struct dump *d)
+{
+	uint64_t mono = cli_now_ns(), now = realtime_ns();
+
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+
+		/* A busy output is being written by its worker right now: nothing to do for it. */
+		if (pthread_mutex_trylock(&s->mu))
+			continue;
+		if (d->cfg.rotate_s && s->fd >= 0 && !s->err && now >= s->next_rot_ns)
+			sink_rotate(s, now);
+		else if (s->len && mono - s->last_flush_ns >= d->cfg.flush_ms * 1000000ull)
+			sink_flush(s);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+int dump_outputs_open(struct dump *d)
+{
+	struct finisher *f = calloc(1, sizeof(*f));
+	uint64_t now = realtime_ns();
+
+	if (!f)
+		cli_die(1, "out of memory");
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	d->fin = f;
+	d->start_ns = now;
+	if (pthread_create(&f->th, NULL, finisher_main, d))
+		cli_die(1, "cannot start the finisher thread");
+	f->started = true;
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+		int rc;
+
+		pthread_mutex_lock(&s->mu);
+		rc = sink_open(s, now);
+		pthread_mutex_unlock(&s->mu);
+		if (rc) {
+			/* Take back what was opened: no half-made files from a run that never ran. */
+			for (unsigned i = 0; i <= k; i++)
+				if (d->sinks[i]->fd >= 0) {
+					close(d->sinks[i]->fd);
+					unlink(d->sinks[i]->tmp);
+					d->sinks[i]->fd = -1;
+				}
+			cli_warn("%s", d->errmsg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void dump_outputs_close(struct dump *d)
+{
+	struct finisher *f = d->fin;
+
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+
+		pthread_mutex_lock(&s->mu);
+		sink_close_file(s, NULL);
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (f && f->started) {
+		pthread_mutex_lock(&f->mu);
+		f->quit = true;
+		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->th, NULL);
+		f->started = false;
+	}
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+
+		if (s->dead)
+			pcap_close(s->dead);
+		free(s->buf);
+		free(s->qs);
+		free(s->pend);
+		free(s->ends);
+		free(s->endq);
+		free(s->ring);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+	}
+	d->nsinks = 0;
+	free(d->sinks);
+	free(d->qsink);
+	d->sinks = NULL;
+	d->qsink = NULL;
+	free(f);
+	d->fin = NULL;
+	free(g_pattern);
+	g_pattern = NULL;
+}
+
+uint64_t dump_max_write_ns(void)
+{
+	return atomic_load_explicit(&g_max_write_ns, memory_order_relaxed);
+}
+
+void dump_output_name(struct dump *d, unsigned q, char *out, size_t len)
+{
+	struct sink *s = d->qsink ? d->qsink[q] : NULL;
+
+	snprintf(out, len, "%s", s ? s->final : "");
+}

@@ -2,15 +2,17 @@
 #   make demo      testbed up, the paper's workload, live capture, testbed down
 #   make check     release, ASan+UBSan and TSan builds, every test, closing 'N passed, N failed'
 #   make bench     every benchmark (bench/*/run);  make bench-NAME  one of them
+#   make eval      the paper's evaluation as CSV + PNG figures under docs/eval/ (bench/eval/run)
 #   make install   library (shared + static), headers, mqcap.pc, tools, man pages
 #   make fuzz      libFuzzer builds of tests/fuzz (clang), each run for FUZZ_SECONDS
 SHELL := /bin/bash
 BUILD := build
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
-BENCHES := $(patsubst bench/%/run,%,$(wildcard bench/*/run))
+# (eval is not a benchmark of its own: it drives the others, see make eval)
+BENCHES := $(filter-out eval,$(patsubst bench/%/run,%,$(wildcard bench/*/run)))
 
-.PHONY: all deps deps-bench build build-bench demo check bench install fuzz clean $(addprefix bench-,$(BENCHES))
+.PHONY: all deps deps-bench deps-eval build build-bench demo check bench eval install fuzz clean $(addprefix bench-,$(BENCHES))
 
 all: build
 
@@ -19,6 +21,9 @@ deps:
 
 deps-bench:
 	@scripts/deps --bench
+
+deps-eval:
+	@scripts/deps --eval
 
 # The release-style tree: demo, benchmarks and install use it.
 $(BUILD)/build.ninja: | deps
@@ -58,6 +63,10 @@ build-bench: deps-bench $(BUILD)/build.ninja
 
 bench: build-bench
 	@for b in $(BENCHES); do echo "== bench/$$b"; BUILD=$(BUILD) bench/$$b/run || exit 1; done
+
+# The figures of docs/eval/ (and the README's): every capture case beside the XDP-drop bound.
+eval: deps-eval build-bench
+	@BUILD=$(BUILD) bench/eval/run
 
 $(addprefix bench-,$(BENCHES)): bench-%: build-bench
 	@BUILD=$(BUILD) bench/$*/run

@@ -76,12 +76,16 @@ int rss_tc(struct __sk_buff *skb)
 	}
 	skb->queue_mapping = q + queue_bias;
 
+	/* Atomic although the map is per CPU: tc egress runs in process context (a sender's
+	 * sendmsg) and in softirq (ARP, neighbour discovery, retransmits), and a softirq on the same
+	 * CPU between the load and the store of a plain ++ loses a count. On a loaded machine
+	 * testbed_rss saw the receiver count one frame more than this program had. */
 	c = bpf_map_lookup_elem(&rss_counters, &q);
 	if (c) {
-		c->packets++;
-		c->bytes += skb->len;
+		__sync_fetch_and_add(&c->packets, 1);
+		__sync_fetch_and_add(&c->bytes, skb->len);
 		if (n <= 0)
-			c->not_hashed++;
+			__sync_fetch_and_add(&c->not_hashed, 1);
 	}
 	return TC_ACT_OK;
 }

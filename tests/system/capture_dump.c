@@ -150,17 +150,17 @@ static void print_stats(const char *head, const struct mqcap_stats *s)
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(o);
-	const char *ready = NULL, *wfile = NULL, *reason = "signal";
+	const char *ready = NULL, *wfile = NULL, *go = NULL, *reason = "signal";
 	uint64_t sleep_ms = 0, count = 0, idle_ms = 1000, first_ms = 10000, total_ms = 0, got = 0, start, last;
 	unsigned burst = 64;
-	bool quiet = false, predict = false;
+	bool quiet = false, predict = false, went = false;
 	struct mqcap_pkt *pkts;
 	pcap_dumper_t *dumper = NULL;
 	pcap_t *dead = NULL;
 	mqcap_t *c;
 	int opt, rc = 0, fds_before;
 
-	while ((opt = getopt(argc, argv, "f:b:s:r:pVd:n:i:W:T:R:w:qB:PS:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:b:s:r:pVd:n:i:W:T:R:w:qB:PS:G:h")) != -1) {
 		switch (opt) {
 		case 'f': o.filter = optarg; break;
 		case 'b':
@@ -190,10 +190,11 @@ int main(int argc, char **argv)
 		case 'B': burst = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'P': predict = true; break;
 		case 'S': sleep_ms = strtoull(optarg, NULL, 0); break;
+		case 'G': go = optarg; break;
 		default:
 			fprintf(stderr, "usage: capture_dump [-f EXPR] [-b BACKEND] [-s SNAPLEN] "
 				"[-r RING] [-p] [-V] [-d in|out|inout] [-n COUNT] [-i IDLE_MS] [-W FIRST_MS] "
-				"[-T TOTAL_MS] [-R READYFILE] [-w FILE] [-q] [-B BURST] [-P] [-S SLEEP_MS] NAME\n");
+				"[-T TOTAL_MS] [-R READYFILE] [-w FILE] [-q] [-B BURST] [-P] [-S SLEEP_MS] [-G GOFILE] NAME\n");
 			return opt == 'h' ? 0 : 64;
 		}
 	}
@@ -246,7 +247,15 @@ int main(int argc, char **argv)
 			reason = "time";
 			break;
 		}
-		if (got ? idle_ms && now - last >= idle_ms : first_ms && now - start >= first_ms) {
+		/* -G: the idle timer starts when GOFILE appears (the sender is done), so that a stray
+		 * frame (an IPv6 router solicitation) arriving long before the traffic cannot end the
+		 * capture while the test is still starting others. */
+		if (go && !went && !access(go, F_OK)) {
+			went = true;
+			last = now;
+		}
+		if (got ? idle_ms && (!go || went) && now - last >= idle_ms :
+			  first_ms && now - start >= first_ms) {
 			reason = "idle";
 			break;
 		}

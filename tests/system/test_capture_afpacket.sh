@@ -41,12 +41,13 @@ for q in 0 1 2 3; do
 done
 
 # start_capture TAG ARGS...: capture_dump in the receiver namespace until 1.5 s of silence
-# after the first frame (or 20 s without any).
+# after the sender finished (or 20 s without any frame).
 pids=()
 start_capture() {
 	local tag=$1; shift
-	rm -f "$dir/$tag.ready"
-	tb_rx "$DUMP" -b packet -P -i 1500 -W 20000 -T 60000 -R "$dir/$tag.ready" "$@" > "$dir/$tag.txt" 2>&1 &
+	rm -f "$dir/$tag.ready" "$dir/sent"
+	tb_rx "$DUMP" -b packet -P -i 1500 -W 20000 -T 60000 -G "$dir/sent" -R "$dir/$tag.ready" "$@" \
+		> "$dir/$tag.txt" 2>&1 &
 	pids+=($!)
 	tb_on_exit "kill $! 2>/dev/null"
 	for _ in $(seq 100); do
@@ -65,6 +66,7 @@ wait_captures() {
 send_traffic() {
 	tb_tx python3 "$PKTLIB" send -i "$TX_DEV" -r 20000 "$dir/traffic.pcap" >/dev/null \
 		|| tb_fail "sending failed"
+	touch "$dir/sent"   # the captures' idle timers start now (capture_dump -G)
 }
 
 fails=0

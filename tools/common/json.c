@@ -14,6 +14,15 @@ void json_begin(struct json *j, FILE *f)
 	j->in_object[0] = false;
 }
 
+void json_doc_begin(struct json *j, FILE *f, const char *tool, const char *type)
+{
+	json_begin(j, f);
+	json_obj_open(j);
+	json_kv_str(j, "tool", tool);
+	json_kv_str(j, "type", type);
+	json_kv_u64(j, "version", JSON_SCHEMA_VERSION);
+}
+
 void json_end(struct json *j)
 {
 	if (j->depth || j->after_key)

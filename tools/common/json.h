@@ -28,7 +28,15 @@ struct json {
 	bool has_items[JSON_MAX_DEPTH];  /* per level: a comma before the next item */
 };
 
+/* The version of docs/json/mqcap.schema.json that every tool's --json lines follow. Bump it
+ * when a field is removed, renamed or changes meaning (and the schema with it); new fields
+ * need no new version. */
+#define JSON_SCHEMA_VERSION 1
+
 void json_begin(struct json *j, FILE *f);
+/* Begin one --json line of the schema: json_begin(), open the object, and write its "tool",
+ * "type" and "version" members. The caller adds the rest, closes it and calls json_end(). */
+void json_doc_begin(struct json *j, FILE *f, const char *tool, const char *type);
 /* End the document: newline and fflush. All containers must be closed. */
 void json_end(struct json *j);
 

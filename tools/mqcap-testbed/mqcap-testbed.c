@@ -35,6 +35,8 @@ static const char usage_text[] =
 "                             RSS key and table\n"
 "  list                       instances, and leftovers of crashed runs\n"
 "  env NAME                   shell assignments for scripts: eval \"$(mqcap-testbed env NAME)\"\n"
+"  sink NAME [-d SECS] [--json]  count and drop every frame the receiver gets (XDP), until\n"
+"                             stopped; prints the totals: the bound of any capture here\n"
 "\n"
 "Options of up:\n"
 "  -n, --name NAME        instance name: 1-%d of [A-Za-z0-9_], '-' inside; devices are\n"
@@ -721,7 +723,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (!cmd)
-		bad_usage("missing command (up, down, status, list, env)%s", "");
+		bad_usage("missing command (up, down, status, list, env, sink)%s", "");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
@@ -738,5 +740,7 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "env"))
 		return cmd_env(argc - 1, argv + 1);
-	bad_usage("unknown command '%s' (use up, down, status, list or env)", cmd);
+	if (!strcmp(cmd, "sink"))
+		return tb_cmd_sink(argc - 1, argv + 1);
+	bad_usage("unknown command '%s' (use up, down, status, list, env or sink)", cmd);
 }

@@ -89,4 +89,9 @@ int tb_rss_read(const struct tb_names *n, struct tb_rss_conf *conf);
 int tb_rss_counters(const struct tb_names *n, uint64_t *pkts, uint64_t *bytes,
 		    uint64_t *not_hashed, unsigned nq);
 
+/* --- tb_sink.c: the count-and-drop XDP program, the bound make eval measures --- */
+
+/* `mqcap-testbed sink NAME [-d SECONDS] [--json]`; returns the exit status. */
+int tb_cmd_sink(int argc, char **argv);
+
 #endif

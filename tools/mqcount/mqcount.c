@@ -13,6 +13,7 @@
 
 #include "capname.h"
 #include "cli.h"
+#include "metrics_cli.h"
 #include "mqcount.h"
 #include "range.h"
 
@@ -49,7 +50,7 @@ static const char usage[] =
 "  -l, --interval T       live table period (default 1s)\n"
 "  -q, --quiet            no live table, only the summary\n"
 "      --json             JSON lines: plan, one per interval, summary\n"
-"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
+METRICS_CLI_HELP"      --verify           check mqsend payloads: loss, duplicates, reordering per flow\n"
 "      --split            poller/consumer mode: a poller thread per queue copies packets to\n"
 "                         consumer threads (-n of them) over SPSC rings (the paper's Setup C)\n"
 "      --balance MODE     software scheduler: a poller thread per queue hands each packet to\n"
@@ -77,6 +78,7 @@ static const char usage[] =
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_VERIFY, OPT_SPLIT, OPT_PIN_POLLERS, OPT_NO_NUMA,
 	OPT_TOPOLOGY, OPT_PLAN, OPT_BATCH, OPT_EXCLUSIVE, OPT_BALANCE, OPT_INNER, OPT_WORK_NS,
+	OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -105,6 +107,8 @@ static const struct option longopts[] = {
 	{ "balance", required_argument, NULL, OPT_BALANCE },
 	{ "inner", no_argument, NULL, OPT_INNER },
 	{ "work-ns", required_argument, NULL, OPT_WORK_NS },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
 };
 
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 	unsigned groups[64], ngroups = 0;
 	MQCAP_BALANCE_OPTS(bo);
 	struct ctx ctx = { 0 };
+	struct metrics_cli mc = { 0 };
 	struct report rep;
 	struct vresult vr;
 	mqcap_run_t *run;
@@ -295,6 +300,12 @@ int main(int argc, char **argv)
 		case OPT_WORK_NS:
 			if (cli_parse_u64_range(optarg, "--work-ns", 1, 100000000, "nanoseconds", &ctx.work_ns))
 				return 2;
+			break;
+		case OPT_METRICS_FILE:
+			mc.file = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			mc.listen = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -433,6 +444,11 @@ int main(int argc, char **argv)
 				cli_die(1, "out of memory");
 	}
 
+	/* Before anything is captured: a bad address or file is refused with nothing changed. */
+	if (metrics_cli_start(&mc, run, (unsigned)interval_ms, NULL, NULL)) {
+		exit_code = 2;
+		goto out;
+	}
 	cli_stop_on_signals();
 	rc = mqcap_run_start(run);
 	if (rc) {
@@ -446,6 +462,7 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out;
 	}
+	metrics_cli_started(&mc);
 	if (!json && !quiet)
 		printf("capturing from %s with %s (Ctrl-C to stop)\nbackend: %s\n", name,
 		       mqcap_run_backend_name(run), mqcap_run_backend_reason(run));
@@ -488,7 +505,11 @@ int main(int argc, char **argv)
 		cli_warn("the per-thread counts do not add up to the per-queue counts");
 		exit_code = 1;
 	}
+	/* The final counters, the same the summary printed. */
+	if (metrics_cli_finish(&mc) && !exit_code)
+		exit_code = 1;
 out:
+	metrics_cli_finish(&mc);
 	if (ctx.vt) {
 		for (unsigned i = 0; i < mqcap_run_worker_count(run); i++)
 			vtable_free(&ctx.vt[i]);

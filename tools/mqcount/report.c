@@ -75,9 +75,7 @@ static void json_plan(struct report *rep)
 	const struct mqcap_plan *pl = mqcap_run_plan(rep->run);
 	struct json j;
 
-	json_begin(&j, stdout);
-	json_obj_open(&j);
-	json_kv_str(&j, "type", "plan");
+	json_doc_begin(&j, stdout, "mqcount", "plan");
 	json_key(&j, "workers");
 	json_arr_open(&j);
 	for (unsigned w = 0; w < pl->nworkers; w++) {
@@ -239,9 +237,7 @@ void report_tick(struct report *rep)
 	if (rep->json) {
 		struct json j;
 
-		json_begin(&j, stdout);
-		json_obj_open(&j);
-		json_kv_str(&j, "type", "interval");
+		json_doc_begin(&j, stdout, "mqcount", "interval");
 		json_kv_double(&j, "elapsed", (double)(now - rep->t0_ns) / 1e9, 3);
 		json_key(&j, "queues");
 		json_arr_open(&j);
@@ -326,9 +322,7 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 	if (rep->json) {
 		struct json j;
 
-		json_begin(&j, stdout);
-		json_obj_open(&j);
-		json_kv_str(&j, "type", "summary");
+		json_doc_begin(&j, stdout, "mqcount", "summary");
 		json_kv_double(&j, "elapsed", secs, 3);
 		json_kv_str(&j, "backend", mqcap_run_backend_name(rep->run));
 		json_key(&j, "queues");

@@ -14,6 +14,7 @@
 
 #include "capname.h"
 #include "cli.h"
+#include "metrics_cli.h"
 #include "mqdump.h"
 #include "range.h"
 
@@ -55,7 +56,7 @@ static const char usage[] =
 "  -l, --interval T       live line period (default 1s)\n"
 "  -q, --quiet            no live line, only the summary\n"
 "      --json             JSON lines: one per interval, the summary\n"
-"      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
+METRICS_CLI_HELP"      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
 "      --no-numa          ignore the NIC's NUMA node when placing\n"
 "      --batch-us N       wait after a short burst (as mqcount)\n"
 "  -h, --help             this text\n"
@@ -66,7 +67,7 @@ static const char usage[] =
 
 enum {
 	OPT_OVERSUB = 256, OPT_JSON, OPT_PIN_POLLERS, OPT_NO_NUMA, OPT_BATCH, OPT_FORCE, OPT_BUFFER,
-	OPT_FLUSH, OPT_FILE_PACKETS,
+	OPT_FLUSH, OPT_FILE_PACKETS, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -96,6 +97,8 @@ static const struct option longopts[] = {
 	{ "pin-pollers", no_argument, NULL, OPT_PIN_POLLERS },
 	{ "no-numa", no_argument, NULL, OPT_NO_NUMA },
 	{ "batch-us", required_argument, NULL, OPT_BATCH },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
 };
 
@@ -155,10 +158,19 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* stage="write" of the metrics: packets captured but not written (a failed write). */
+static uint64_t write_drops(void *user, unsigned q)
+{
+	struct dump *d = user;
+
+	return q < d->nq ? atomic_load_explicit(&d->cnt[q].wdrop, memory_order_relaxed) : 0;
+}
+
 static void print_tick(struct dump *d, bool json, double secs)
 {
 	if (json)
-		printf("{\"type\":\"interval\",\"elapsed_s\":%.3f,\"queues\":[", secs);
+		printf("{\"tool\":\"mqdump\",\"type\":\"interval\",\"version\":1,\"elapsed_s\":%.3f,"
+		       "\"queues\":[", secs);
 	else
 		printf("%7.1fs", secs);
 	for (unsigned q = 0; q < d->nq; q++) {
@@ -188,8 +200,9 @@ static int print_summary(struct dump *d, bool json, double secs, const char *fmt
 	int bad = 0;
 
 	if (json)
-		printf("{\"type\":\"summary\",\"elapsed_s\":%.3f,\"backend\":\"%s\",\"format\":\"%s\","
-		       "\"queues\":[", secs, mqcap_run_backend_name(d->run), fmt);
+		printf("{\"tool\":\"mqdump\",\"type\":\"summary\",\"version\":1,\"elapsed_s\":%.3f,"
+		       "\"backend\":\"%s\",\"format\":\"%s\",\"queues\":[", secs,
+		       mqcap_run_backend_name(d->run), fmt);
 	else
 		printf("\n== mqdump summary: %.2f s, backend %s, %s\n"
 		       "  %-18s %12s %12s %10s %10s %14s\n", secs, mqcap_run_backend_name(d->run), fmt,
@@ -285,6 +298,7 @@ int main(int argc, char **argv)
 	MQCAP_RUN_OPTS(ro);
 	static struct cli_capname cn;
 	static struct dump d;
+	struct metrics_cli mc = { 0 };
 	char name[8192];
 	const char *filter = NULL, *backend = NULL;
 	char *trailing = NULL;
@@ -438,6 +452,12 @@ int main(int argc, char **argv)
 			if (!v)
 				ro.flags |= MQCAP_RUN_F_NO_BATCH;
 			break;
+		case OPT_METRICS_FILE:
+			mc.file = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			mc.listen = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -524,11 +544,18 @@ int main(int argc, char **argv)
 		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
 	}
 	map_queues(&d, &cn);
+	/* Before any file exists: a bad address or metrics file is refused with nothing made. */
+	if (metrics_cli_start(&mc, d.run, (unsigned)interval_ms, write_drops, &d)) {
+		mqcap_run_close(d.run);
+		return 2;
+	}
 	if (dump_outputs_make(&d)) {
+		metrics_cli_finish(&mc);
 		mqcap_run_close(d.run);
 		return 2;
 	}
 	if (dump_outputs_open(&d)) {
+		metrics_cli_finish(&mc);
 		dump_outputs_close(&d);
 		mqcap_run_close(d.run);
 		return 1;
@@ -541,6 +568,7 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out;
 	}
+	metrics_cli_started(&mc);
 	if (!json && !quiet) {
 		printf("capturing from %s with %s into %u file(s) (Ctrl-C to stop)\nbackend: %s\n",
 		       name, mqcap_run_backend_name(d.run), d.nsinks, mqcap_run_backend_reason(d.run));
@@ -597,6 +625,9 @@ out:
 		if (!json && d.errmsg[0])
 			printf("error: %s\n", d.errmsg);
 	}
+	/* After the files are complete: the final write drops, as the summary counted them. */
+	if (metrics_cli_finish(&mc) && !exit_code)
+		exit_code = 1;
 	mqcap_run_close(d.run);
 	free(d.qdev);
 	free(d.qid);

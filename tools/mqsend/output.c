@@ -48,8 +48,7 @@ void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned
 	if (o->json) {
 		struct json j;
 
-		json_begin(&j, stdout);
-		json_obj_open(&j);
+		json_doc_begin(&j, stdout, "mqsend", "summary");
 		json_kv_str(&j, "device", o->dev);
 		json_kv_str(&j, "mode", mode_name(o->mode));
 		json_kv_u64(&j, "packets", pk);

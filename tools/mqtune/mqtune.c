@@ -207,8 +207,7 @@ static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 {
 	struct json j;
 
-	json_begin(&j, stdout);
-	json_obj_open(&j);
+	json_doc_begin(&j, stdout, "mqtune", "report");
 	json_key(&j, "topology");
 	json_obj_open(&j);
 	json_kv_u64(&j, "packages", mqcap_topo_package_count(t));

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* metrics_cli.h - --metrics-file and --metrics-listen for the tools on the worker runtime
+ * (mqcount, mqdump): one set of options, help text and messages over mqcap/metrics.h. */
+#ifndef MQCAP_TOOLS_METRICS_CLI_H
+#define MQCAP_TOOLS_METRICS_CLI_H
+
+#include "mqcap/metrics.h"
+
+#define METRICS_CLI_HELP \
+"      --metrics-file PATH  write Prometheus metrics (per-queue packets, bytes, drops by\n" \
+"                         stage, workers, poller placement) to PATH every interval (temporary\n" \
+"                         file + rename, for node_exporter's textfile collector)\n" \
+"      --metrics-listen [ADDR:]PORT\n" \
+"                         serve the same metrics at http://ADDR:PORT/metrics (default address\n" \
+"                         127.0.0.1; [ADDR6]:PORT for IPv6)\n"
+
+struct metrics_cli {
+	const char *file;    /* --metrics-file */
+	const char *listen;  /* --metrics-listen */
+	mqcap_metrics_t *m;
+};
+
+/* Start the exporter when an option asked for it, before mqcap_run_start() so that a bad
+ * address or file is refused before anything is captured. Returns 0, or -1 after printing
+ * why (the caller exits with status 2). */
+int metrics_cli_start(struct metrics_cli *mc, mqcap_run_t *run, unsigned interval_ms,
+		      mqcap_metrics_drops_fn write_drops, void *user);
+/* After mqcap_run_start(): the counters now have their backend; refresh at once. */
+void metrics_cli_started(struct metrics_cli *mc);
+/* After the run stopped: write the final counters, warn about a file that could not be
+ * written, stop the exporter. Returns 0, or -1 when the last write failed. */
+int metrics_cli_finish(struct metrics_cli *mc);
+
+#endif

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -274,12 +275,50 @@ static int handle_new(const struct mqcap_opts *opts, struct mqcap **out)
 	return 0;
 }
 
+/*
+ * Each queue's ring size from the budget (mqcap.h says why), unless the caller gave one.
+ * xdp rounds down to a power of two of 4 KiB frames so that the UMEM stays within the share.
+ */
+#define PACKET_RING_QUEUE_MAX (4u << 20)
+#define XSK_FRAME_BYTES 4096u
+
+static int ring_budget(struct mqcap *c)
+{
+	uint64_t budget = c->opts.mem_budget ? c->opts.mem_budget : MQCAP_MEM_BUDGET_DEFAULT;
+	uint64_t share = budget / c->nreaders;
+	uint32_t frames = 1;
+
+	if (share < MQCAP_RING_QUEUE_MIN) {
+		if (c->opts.mem_budget && !(c->opts.ring_frames && c->opts.ring_bytes))
+			return mqcap__err_set(&c->err, EINVAL, "mem_budget of %llu KiB gives each "
+					      "of %u queues less than the %u KiB minimum: raise "
+					      "it, or capture fewer queues",
+					      (unsigned long long)(budget >> 10), c->nreaders,
+					      MQCAP_RING_QUEUE_MIN >> 10);
+		share = MQCAP_RING_QUEUE_MIN;
+	}
+	if (!c->opts.ring_bytes)
+		c->opts.ring_bytes = (uint32_t)(share < PACKET_RING_QUEUE_MAX ? share :
+						PACKET_RING_QUEUE_MAX);
+	if (!c->opts.ring_frames) {
+		uint64_t want = (share < MQCAP_RING_QUEUE_MAX ? share : MQCAP_RING_QUEUE_MAX) /
+				XSK_FRAME_BYTES;
+
+		while ((uint64_t)frames * 2 <= want)
+			frames *= 2;
+		c->opts.ring_frames = frames;
+	}
+	return 0;
+}
+
 /* Open the planned readers of cn's devices with the backend wanted (or chosen, for auto), then
  * the epoll set. */
 static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqcap_backend want)
 {
-	int err;
+	int err = ring_budget(c);
 
+	if (err)
+		return err;
 	/* auto: AF_XDP only where it takes nothing from the host */
 	mqcap__backend_choose(cn, want, &c->choice);
 	if (c->choice.backend == MQCAP_BACKEND_PACKET) {
@@ -487,14 +526,21 @@ static int reader_error(struct mqcap *c, unsigned i)
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
+	char name[IF_NAMESIZE];
+
 	if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || !soerr)
 		return 0;
+	/* AF_PACKET says ENETDOWN for a device that was unregistered as well as for one that
+	 * went down; only the first ends the capture (the socket is unhooked for good), so
+	 * tell them apart by asking whether the ifindex still names a device. */
+	if (soerr == ENETDOWN && r->ifindex && !if_indextoname(r->ifindex, name) && errno == ENXIO)
+		soerr = ENODEV;
 	if (soerr == ENETDOWN)
 		return mqcap__err_set(&c->err, ENETDOWN, "%s went down (queue %u)", r->dev_name,
 				      r->queue);
 	if (soerr == ENODEV)
-		return mqcap__err_set(&c->err, ENODEV, "%s disappeared (queue %u)", r->dev_name,
-				      r->queue);
+		return mqcap__err_set(&c->err, ENODEV, "%s disappeared: the capture of queue %u "
+				      "ended", r->dev_name, r->queue);
 	return mqcap__err_set(&c->err, soerr, "%s@%u: %s", r->dev_name, r->queue,
 			      strerror(soerr));
 }

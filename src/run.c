@@ -364,6 +364,16 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	rc = resolve(r, name);
 	if (rc)
 		goto fail;
+	/* Checked here, before any thread opens anything, for the whole run's queues. */
+	if (!r->offline && r->cap.mem_budget && r->nq &&
+	    r->cap.mem_budget / r->nq < MQCAP_RING_QUEUE_MIN &&
+	    !(r->cap.ring_frames && r->cap.ring_bytes)) {
+		rc = mqcap__err_set(&r->err, EINVAL, "mem_budget of %llu KiB gives each of %u "
+				    "queues less than the %u KiB minimum: raise it, or capture "
+				    "fewer queues", (unsigned long long)(r->cap.mem_budget >> 10),
+				    r->nq, MQCAP_RING_QUEUE_MIN >> 10);
+		goto fail;
+	}
 	r->topo = mqcap_topo_open(r->o.topo_xml);
 	if (!r->topo) {
 		rc = -errno;
@@ -534,7 +544,18 @@ static mqcap_t *open_queues(const struct rthread *t)
 		memcpy(qs[i].dev, r->q[t->qs[i]].dev, sizeof(qs[i].dev));
 		qs[i].queue = r->q[t->qs[i]].queue;
 	}
-	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &r->cap);
+	/* The budget is for the whole run: each handle gets its queues' share of it, so that
+	 * one worker per queue and one worker for all queues size the rings alike. */
+	struct mqcap_opts cap = r->cap;
+	uint64_t budget = cap.mem_budget ? cap.mem_budget : MQCAP_MEM_BUDGET_DEFAULT;
+
+	if (r->nq)
+		budget = budget / r->nq * t->nq;
+	if (!cap.mem_budget && budget < (uint64_t)MQCAP_RING_QUEUE_MIN * t->nq)
+		budget = (uint64_t)MQCAP_RING_QUEUE_MIN * t->nq; /* the default grows, as in mqcap.h */
+	/* an explicit budget too small for the share: mqcap_open's error names it */
+	cap.mem_budget = budget ? budget : 1;
+	h = mqcap__open_queues(qs, t->nq, r->backend_sel, &cap);
 	free(qs);
 	return h;
 }

@@ -195,7 +195,14 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 	req.tp_retire_blk_tov = RETIRE_TOV_MS;
 	req.tp_feature_req_word = 0;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
-		err = sys_fail(r, e, "PACKET_RX_RING");
+		if (errno == ENOMEM)
+			err = mqcap__err_set(e, ENOMEM, "%s@%u: cannot allocate a %llu KiB "
+					     "TPACKET ring: %s (lower the ring memory: mem_budget "
+					     "or ring_bytes)", r->dev_name, r->queue,
+					     (unsigned long long)a->block_size * a->nblocks >> 10,
+					     strerror(errno));
+		else
+			err = sys_fail(r, e, "PACKET_RX_RING");
 		goto fail;
 	}
 	a->ring_len = (size_t)a->block_size * a->nblocks;

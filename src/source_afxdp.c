@@ -25,7 +25,9 @@
  * waiting forever hears of it too. The kernel creates new threaded-NAPI pollers on the way
  * up, so if the queue's poller was pinned to one CPU when the capture opened, it is pinned
  * there again (napi.h). A device that disappears ends the capture: -ENODEV on every later
- * call. On veth a few frames at the flap reach the stack without passing the program (the
+ * call. So does our program detached by someone else (`bpftool link detach`; plain `ip link
+ * set dev X xdp off` and replacing programs are refused while our BPF link holds the device):
+ * -ENOLINK, found within PROG_CHECK_NS of the queue going idle, not a silent zero. On veth a few frames at the flap reach the stack without passing the program (the
  * measurement is in docs/kernel-notes.md); only the device's own counters see them.
  *
  * Counters: per queue, kernel_seen = received + filtered + every drop_* + passed_stack once
@@ -65,6 +67,7 @@
 
 #define PEEK_BATCH 64
 #define LINK_CHECK_NS 10000000ull  /* look at link events every 10 ms while packets flow */
+#define PROG_CHECK_NS 250000000ull /* idle: is our XDP program still attached? every 250 ms */
 
 struct afxdp {
 	struct mqcap__xsk *x;
@@ -78,6 +81,8 @@ struct afxdp {
 	bool link_down;            /* seen down, waiting for the link to come back */
 	bool ev_down, ev_up;       /* seen and not reported yet (link_report) */
 	bool gone;                 /* the device was unregistered */
+	bool detached;             /* someone detached our XDP program: nothing arrives any more */
+	uint64_t next_prog_check;  /* CLOCK_MONOTONIC_COARSE ns, idle only */
 	int napi_cpu;              /* CPU the queue's poller was pinned to at open; -1 none */
 	/* Setup objects. */
 	struct mqcap__xdp_prog *prog;
@@ -443,6 +448,24 @@ static int afxdp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned 
 		a->next_link_check = now + LINK_CHECK_NS;
 		link_poll(r, a);
 	}
+	/* A detached program is a silent zero: no packet, no error, no link event. Only an
+	 * idle queue can be in that state, so only idle calls look, on a timer. A device that
+	 * was deleted detaches the link too: that is link_report()'s ENODEV, not this. */
+	if (!a->gone && !a->detached && now >= a->next_prog_check) {
+		a->next_prog_check = now + PROG_CHECK_NS;
+		if (mqcap__xdp_prog_attached(a->prog) == 0) {
+			char name[IF_NAMESIZE];
+
+			if (if_indextoname(r->ifindex, name))
+				a->detached = true;
+			else
+				a->gone = true;
+		}
+	}
+	if (a->detached)
+		return mqcap__err_set(e, ENOLINK, "%s: mqcap's XDP program was detached from the "
+				      "device by someone else (bpftool link detach?): the capture "
+				      "of queue %u ended", r->dev_name, r->queue);
 	return link_report(r, a, e);
 }
 

@@ -388,3 +388,14 @@ bool mqcap__xdp_prog_is_generic(const struct mqcap__xdp_prog *p)
 {
 	return p->generic;
 }
+
+int mqcap__xdp_prog_attached(const struct mqcap__xdp_prog *p)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(p->link_fd, &info, &len))
+		return -errno;
+	return info.xdp.ifindex != 0;
+}

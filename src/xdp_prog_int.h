@@ -54,4 +54,11 @@ int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,
 /* True when attached in generic (skb) mode. */
 bool mqcap__xdp_prog_is_generic(const struct mqcap__xdp_prog *p);
 
+/* Whether the program is still attached to its device. Nobody can replace or remove it with
+ * `ip link set dev X xdp off` or another program (the kernel refuses while a BPF link holds
+ * the device), but `bpftool link detach` (BPF_LINK_DETACH) can: the link fd stays open and
+ * points at no device (ifindex 0). So can deleting the device. 1 attached, 0 detached,
+ * -errno when the link cannot be read. Any thread (one read-only syscall). */
+int mqcap__xdp_prog_attached(const struct mqcap__xdp_prog *p);
+
 #endif

@@ -146,8 +146,9 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 
 		mqcap__fill_stash_free(&x->stash);
 		free(x);
-		return mqcap__err_set(e, ENOMEM, "%s@%u: cannot map a %llu MiB UMEM: %s", dev,
-				      queue, mib, strerror(merr));
+		return mqcap__err_set(e, ENOMEM, "%s@%u: cannot map a %llu MiB UMEM: %s (lower "
+				      "the ring memory: mem_budget or ring_frames)", dev, queue,
+				      mib, strerror(merr));
 	}
 
 	/* Fill and RX rings as large as the UMEM: every frame has a slot in either; the fill
@@ -159,16 +160,21 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 	mqcap__xdp_log_clear();
 	err = xsk_umem__create(&x->umem, x->area, x->area_len, &x->fill, &x->comp, &ucfg);
 	if (err) {
+		unsigned long long mib = x->area_len >> 20;
+
 		x->umem = NULL;
 		mqcap__xsk_close(x);
-		return mqcap__err_set(e, -err, "%s@%u: registering the UMEM failed: %s%s", dev,
-				      queue, strerror(-err),
-				      /* measured on 6.18 (tests/system/test_privdrop.sh): the
-				       * AF_XDP socket refuses EPERM without CAP_NET_RAW, the UMEM
-				       * ENOBUFS past RLIMIT_MEMLOCK without CAP_IPC_LOCK */
+		/* Measured on 6.18 (test_privdrop, test_fault_memory): the AF_XDP socket refuses
+		 * EPERM without CAP_NET_RAW; the kernel pins the UMEM and charges it to
+		 * RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK, so ENOBUFS (or ENOMEM) is that
+		 * limit, not a broken device. */
+		return mqcap__err_set(e, -err, "%s@%u: registering the %llu MiB UMEM failed: "
+				      "%s%s", dev, queue, mib, strerror(-err),
 				      -err == EPERM ? " (AF_XDP sockets need CAP_NET_RAW)" :
-				      -err == ENOBUFS ? " (locked-memory limit: raise ulimit -l, or "
-				      "give CAP_IPC_LOCK)" : "");
+				      -err == ENOBUFS || -err == ENOMEM ?
+				      " (over the locked-memory limit, ulimit -l: lower the ring "
+				      "memory, mem_budget or ring_frames, raise the limit, or give "
+				      "CAP_IPC_LOCK)" : "");
 	}
 
 	scfg.rx_size = x->frames;

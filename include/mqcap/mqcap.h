@@ -84,11 +84,32 @@ struct mqcap_opts {
 	uint32_t flags;               /* MQCAP_F_* */
 	enum mqcap_direction direction;
 	const char *filter;           /* tcpdump syntax; NULL or "" = everything */
-	uint32_t ring_bytes;          /* per-queue ring: packet: bytes of the TPACKET ring; 0 = 4 MiB */
+	uint32_t ring_bytes;          /* per-queue ring: packet: bytes of the TPACKET ring; 0 = from
+				       * mem_budget (at most 4 MiB per queue) */
 	uint32_t ring_frames;         /* per-queue ring: xdp: frames in the UMEM / RX ring, rounded up
-				       * to a power of two; 0 = 4096 (16 MiB of UMEM per queue) */
+				       * to a power of two; 0 = from mem_budget (at most 4096 frames,
+				       * 16 MiB of UMEM, per queue) */
 	uint32_t busy_poll_budget;    /* xdp with MQCAP_F_BUSY_POLL; 0 = 64 */
+	uint64_t mem_budget;          /* bytes of ring memory for all the handle's queues together,
+				       * shared evenly; 0 = MQCAP_MEM_BUDGET_DEFAULT. See below. */
 };
+
+/*
+ * Ring memory. Each queue's ring (xdp: the UMEM, 4 KiB per frame; packet: the TPACKET ring)
+ * is allocated and resident from the open on, busy or idle. Unless ring_frames / ring_bytes
+ * ask for a size, a queue gets mem_budget / (queues of the handle), at most
+ * MQCAP_RING_QUEUE_MAX and at least MQCAP_RING_QUEUE_MIN. The trade-off: a ring holds the
+ * burst its queue receives while the reader is not reading (descheduled, stopped, slow),
+ * and RSS gives each of N queues about 1/N of the link, so the whole capture holds about
+ * mem_budget / (bytes per second of the link) whatever N is: 64 MiB is ~50 ms of a 10 Gb/s
+ * link full of 1500-byte frames. For xdp, every frame takes a 4 KiB slot whatever its size:
+ * 64 MiB = 16384 frames = ~1.1 ms of 64-byte frames at 14.88 Mpps. An explicit mem_budget
+ * smaller than MQCAP_RING_QUEUE_MIN per queue is -EINVAL; the default budget grows to that
+ * minimum for very many queues (256 queues: 256 MiB).
+ */
+#define MQCAP_MEM_BUDGET_DEFAULT (64ull << 20)
+#define MQCAP_RING_QUEUE_MAX (16u << 20) /* xdp; packet: 4 MiB (its former fixed size) */
+#define MQCAP_RING_QUEUE_MIN (1u << 20)
 
 #define MQCAP_OPTS(name, ...) \
 	struct mqcap_opts name = { .sz = sizeof(struct mqcap_opts), __VA_ARGS__ }
@@ -157,6 +178,8 @@ const char *mqcap_last_error(void);
  * threaded-NAPI threads on the way up; if the queue's thread was pinned to one CPU when the
  * handle opened, the xdp backend pins the new one there again: it changes kernel thread
  * affinity, as mqtune --apply would. run.h's runtime rides through such reports.)
+ * -ENODEV when a device was deleted, and (xdp) -ENOLINK when someone detached mqcap's XDP
+ * program (`bpftool link detach`): both end the capture of that queue, and are repeated.
  */
 int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeout_ms);
 

@@ -83,6 +83,44 @@ int cli_parse_u64(const char *s, const char *what, uint64_t *out)
  * a uint64_t holds, so the conversion below is always defined. */
 #define DURATION_MAX_MS (100.0 * 365 * 24 * 3600 * 1000)
 
+int cli_parse_bytes(const char *s, const char *what, uint64_t *out)
+{
+	static const char *const suf[] = { "K", "M", "G" }, *const isuf[] = { "KiB", "MiB", "GiB" };
+	char *end;
+	unsigned long long v;
+
+	if (!s || !(*s >= '0' && *s <= '9')) {
+		cli_warn("%s: expected a size in bytes (64M, 1G), got '%s'", what, s ? s : "");
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno) {
+		cli_warn("%s: '%s' is too large", what, s);
+		return -1;
+	}
+	if (*end) {
+		unsigned k;
+
+		for (k = 0; k < 3; k++)
+			if (!strcmp(end, suf[k]) || !strcmp(end, isuf[k]) ||
+			    (k == 0 && !strcmp(end, "k")))
+				break;
+		if (k == 3) {
+			cli_warn("%s: unknown suffix '%s' in '%s' (use K, M or G: powers of 1024)",
+				 what, end, s);
+			return -1;
+		}
+		if (v > (UINT64_MAX >> (10 * (k + 1)))) {
+			cli_warn("%s: '%s' is too large", what, s);
+			return -1;
+		}
+		v <<= 10 * (k + 1);
+	}
+	*out = v;
+	return 0;
+}
+
 int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms)
 {
 	char *end;

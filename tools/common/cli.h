@@ -16,6 +16,9 @@ _Noreturn void cli_die(int status, const char *fmt, ...) __attribute__((format(p
 /* Parse an unsigned number with an optional decimal suffix k, M, G (x1000). what names the
  * option in the error message. Returns 0, or -1 after printing why. */
 int cli_parse_u64(const char *s, const char *what, uint64_t *out);
+/* A size in bytes: digits with an optional binary suffix K, M, G (or KiB, MiB, GiB: powers of
+ * 1024, as memory is counted). 0 and -1 as cli_parse_u64(). */
+int cli_parse_bytes(const char *s, const char *what, uint64_t *out);
 
 /* Parse a duration: "10", "10s", "500ms", "2m". Returns 0 or -1 after printing why. */
 int cli_parse_duration_ms(const char *s, const char *what, uint64_t *ms);

@@ -43,6 +43,9 @@ static const char usage[] =
 "                         speed: AF_XDP even on a device the host uses (as -b xdp)\n"
 "  -f, --filter EXPR      tcpdump filter; or give it as trailing arguments, like tcpdump\n"
 "  -s, --snaplen N        bytes kept per packet (default 262144)\n"
+"  -m, --mem SIZE         ring memory for all queues together (default 64M; K, M, G): each\n"
+"                         queue gets an even share, at most 16M (xdp) or 4M (packet), at least\n"
+"                         1M. Smaller rings hold shorter bursts: see mqcount(8)\n"
 "  -c, --count N          stop after N packets (the last burst may add a few; all are counted)\n"
 "  -d, --duration T       stop after T (10, 10s, 500ms, 2m)\n"
 "  -l, --interval T       live table period (default 1s)\n"
@@ -89,6 +92,7 @@ static const struct option longopts[] = {
 	{ "backend", required_argument, NULL, 'b' },
 	{ "filter", required_argument, NULL, 'f' },
 	{ "snaplen", required_argument, NULL, 's' },
+	{ "mem", required_argument, NULL, 'm' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "interval", required_argument, NULL, 'l' },
@@ -179,7 +183,7 @@ int main(int argc, char **argv)
 	unsigned nreports = 0;
 	char errbuf[512] = "";
 
-	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:c:d:l:qhZ:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:m:c:d:l:qhZ:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (cli_capname_add(&cn, optarg))
@@ -217,6 +221,15 @@ int main(int argc, char **argv)
 			if (cli_parse_u64_range(optarg, "-s", 1, MQCAP_SNAPLEN_DEFAULT, "bytes of snaplen", &v))
 				return 2;
 			cap.snaplen = (uint32_t)v;
+			break;
+		case 'm':
+			if (cli_parse_bytes(optarg, "-m", &v))
+				return 2;
+			if (v < MQCAP_RING_QUEUE_MIN) {
+				cli_warn("-m: %s is less than the 1M one queue needs", optarg);
+				return 2;
+			}
+			cap.mem_budget = v;
 			break;
 		case 'c':
 			if (cli_parse_u64(optarg, "-c", &ctx.count))
@@ -422,6 +435,8 @@ int main(int argc, char **argv)
 	run = mqcap_run_open(name, &ro, on_burst, &ctx);
 	if (!run) {
 		cli_warn("%s", mqcap_last_error());
+		if (errno == EINVAL && strstr(mqcap_last_error(), "mem_budget"))
+			cli_warn("(mem_budget is -m/--mem)");
 		free(trailing);
 		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
 	}
@@ -451,6 +466,12 @@ int main(int argc, char **argv)
 	rc = mqcap_run_start(run);
 	if (rc) {
 		cli_warn("%s", mqcap_run_errmsg(run));
+		/* the library names its fields; the user needs the option */
+		if (rc == -ENOMEM || rc == -ENOBUFS)
+			cli_warn("the rings did not fit: lower -m/--mem (%llu MiB for all queues "
+				 "now), capture fewer queues, or raise the limit that refused them",
+				 (unsigned long long)((cap.mem_budget ? cap.mem_budget :
+						       MQCAP_MEM_BUDGET_DEFAULT) >> 20));
 		exit_code = 1;
 		goto out;
 	}

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# fault_lib.sh - shared steps of the fault tests (issue 17): a 2-queue testbed without IPv6
+# chatter (so every frame the receiver sees is mqsend's, and sent = seen holds exactly),
+# mqcount in the background with --json --verify, mqsend in the background, and the check
+# that the counters add up. Sourced after tests/system/lib/testbed.sh.
+
+# fault_testbed PREFIX [QUEUES]: bring a testbed up; IPv6 off on both ends.
+fault_testbed() {
+	local ns
+	tb_up "$(tb_unique_name "$1")" --queues "${2:-2}" --napi threaded
+	for ns in "$TX_NS" "$RX_NS"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+
+# fault_count OUT ERR MQCOUNT-ARGS...: start mqcount --json --verify in the receiver's
+# namespace; sets COUNT_PID and waits for the first interval line.
+fault_count() {
+	local out="$1" err="$2" i
+	shift 2
+	# ip netns exec execs mqcount, so $! is mqcount itself
+	ip netns exec "$RX_NS" "$MQCOUNT" --json --verify "$@" > "$out" 2> "$err" &
+	COUNT_PID=$!
+	tb_on_exit "kill $COUNT_PID 2>/dev/null"
+	for i in $(seq 100); do
+		grep -q '"type":"interval"' "$out" 2>/dev/null && return 0
+		if ! kill -0 $COUNT_PID 2>/dev/null; then
+			cat "$err"
+			grep -qE 'Address family not supported|Function not implemented' "$err" &&
+				tb_skip "this kernel has no AF_XDP/BPF"
+			tb_fail "mqcount exited before its first interval"
+		fi
+		sleep 0.1
+	done
+	tb_fail "mqcount printed no interval in 10 s"
+}
+
+# fault_send OUT MQSEND-ARGS...: mqsend --json through the qdisc (the testbed's RSS places each
+# flow) in the background; sets SEND_PID.
+fault_send() {
+	local out="$1"
+	shift
+	tb_tx "$MQSEND" -i "$TX_DEV" -m qdisc --json -s 128 -P udp --dst-mac "$RX_MAC" \
+		--dst "$RX_IP" --sport 1000-1063 --dport 80 "$@" > "$out" 2>&1 &
+	SEND_PID=$!
+	tb_on_exit "kill $SEND_PID 2>/dev/null"
+}
+
+# fault_check MQCOUNT-JSON MQSEND-JSON MODE: the counters add up.
+#   MODE exact: every frame mqsend sent reached the receiver, so
+#               sent = received + dropped, with each drop in one cause, and --verify's loss
+#               equals the drops (nothing vanished unattributed).
+#   MODE partial: the device or program went away while sending: received + dropped <= sent,
+#               and the per-queue and per-thread sums still hold.
+# Prints the numbers; exits 1 naming what does not add up.
+fault_check() {
+	python3 - "$@" <<'PY'
+import json, sys
+out, sendf, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = [json.loads(l) for l in open(out) if l.startswith('{')]
+sums = [l for l in lines if l['type'] == 'summary']
+if not sums:
+    print('FAIL: mqcount printed no summary'); sys.exit(1)
+s = sums[-1]
+try:
+    snd = json.loads(open(sendf).read().strip().splitlines()[-1])
+except Exception:
+    snd = None
+ok = True
+def check(cond, msg):
+    global ok
+    if not cond:
+        ok = False
+        print('FAIL: ' + msg)
+causes = ('drop_ring_full', 'drop_fill_empty', 'drop_no_socket', 'drop_invalid', 'drop_handoff')
+t = s['total']
+for k in ('received', 'bytes', 'dropped') + causes:
+    check(t[k] == sum(q[k] for q in s['queues']), 'total %s is not the sum of the queues' % k)
+for q in s['queues']:
+    check(q['dropped'] == sum(q[c] for c in causes[:-1]), '%s: drop causes do not add up' % q['queue'])
+check(s['adds_up'], 'threads do not add up to queues')
+check(s['threads_packets'] + t['drop_handoff'] == t['received'],
+      'threads %d + handoff %d != received %d' % (s['threads_packets'], t['drop_handoff'], t['received']))
+v = s['verify']
+check(v['corrupt'] == 0 and v['duplicates'] == 0, 'corrupt %d duplicates %d' % (v['corrupt'], v['duplicates']))
+sent = None
+if snd is not None:
+    sent = snd['packets'] - snd.get('device_tx_dropped', 0)
+seen = t['received'] + t['dropped']
+if mode == 'exact':
+    check(sent is not None, 'mqsend printed no JSON summary')
+    if sent is not None:
+        check(sent == seen, 'sent %d != received %d + dropped %d (%+d unattributed)'
+              % (sent, t['received'], t['dropped'], sent - seen))
+    check(v['lost'] == t['dropped'], '--verify lost %d but the drop counters say %d'
+          % (v['lost'], t['dropped']))
+elif sent is not None:
+    check(seen <= sent, 'received %d + dropped %d > sent %d' % (t['received'], t['dropped'], sent))
+print('# mqsend: %s' % ({k: snd[k] for k in ('packets', 'errors', 'device_tx_dropped', 'seconds', 'pps')} if snd else None))
+print('# sent %s, received %d, dropped %d (ring %d, fill %d, nosock %d, invalid %d), '
+      'verify lost %d, reordered %d' % (sent, t['received'], t['dropped'], t['drop_ring_full'],
+      t['drop_fill_empty'], t['drop_no_socket'], t['drop_invalid'], v['lost'], v['reordered']))
+sys.exit(0 if ok else 1)
+PY
+}

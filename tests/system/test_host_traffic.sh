@@ -11,6 +11,9 @@
 #    request and the summary says none was passed to the network stack;
 #  - --exclusive on one queue (RX_DEV@q): only the flows RSS puts on q are cut off: on another
 #    queue than the pings' every ping is answered, on theirs none.
+#  - the same through the libpcap wrapper: unmodified tcpdump on RX_DEV@q via mqcap-pcap
+#    captures each echo request and every ping is answered; on xdp:RX_DEV@q none is, and
+#    tcpdump prints the library's warning naming the address.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
@@ -31,6 +34,7 @@ for _ in $(seq 100); do grep -q listening "$dir/server.out" 2>/dev/null && break
 grep -q listening "$dir/server.out" || tb_fail "echo server did not start: $(cat "$dir/server.out")"
 
 fails=0
+not_grep() { ! grep -q "$@"; }
 check() { # check DESCRIPTION COMMAND...
 	if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi
 }
@@ -118,6 +122,38 @@ run_case pingq "$RX_DEV@$icmpq" --exclusive
 check "exclusive on queue $icmpq: no IPv4 ping answered" [ "$(answered "$dir/pingq.ping")" = 0 ]
 check "exclusive on queue $icmpq: the capture counted each echo request" \
 	[ "$(field pingq 's["total"]["received"]')" = "$NPING" ]
+
+# The libpcap wrapper follows the same default: unmodified tcpdump on RX_DEV@q (the queue of the
+# echo requests) through mqcap-pcap captures them and the host keeps answering; asking for
+# xdp: takes them away, and tcpdump prints the library's warning.
+WRAP="$MQCAP_BUILD/pcap/mqcap-pcap"
+[ -x "$WRAP" ] || tb_fail "mqcap-pcap not built at $WRAP"
+pcap_case() { # pcap_case TAG NAME: tcpdump through mqcap-pcap on NAME while pings run
+	local tag=$1 name=$2 pid
+	ip netns exec "$RX_NS" "$WRAP" tcpdump -n -i "$name" -w "$dir/$tag.pcap" icmp \
+		> "$dir/$tag.out" 2> "$dir/$tag.err" &
+	pid=$!
+	tb_on_exit "grep -qa tcpdump /proc/$pid/cmdline && kill -9 $pid"
+	for _ in $(seq 100); do grep -q 'listening on' "$dir/$tag.err" && break; sleep 0.05; done
+	grep -q 'listening on' "$dir/$tag.err" || tb_fail "$tag: tcpdump did not start: $(cat "$dir/$tag.err")"
+	tb_tx ping -n -c "$NPING" -i 0.2 -W 1 "$RX_IP" > "$dir/$tag.ping" 2>&1
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid" || tb_fail "$tag: tcpdump exited $?: $(cat "$dir/$tag.err")"
+	tb_log "$tag: $(grep 'packets transmitted' "$dir/$tag.ping"); tcpdump: $(grep -h 'captured\|warning' "$dir/$tag.err" | tr '\n' ';')"
+}
+captured() { sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$1"; }
+pcap_case wrap "$RX_DEV@$icmpq"
+check "mqcap-pcap tcpdump -i $RX_DEV@$icmpq: every IPv4 ping answered" [ "$(answered "$dir/wrap.ping")" = "$NPING" ]
+check "mqcap-pcap tcpdump -i $RX_DEV@$icmpq: captured each echo request" \
+	[ "$(captured "$dir/wrap.err")" = "$NPING" ]
+check "mqcap-pcap tcpdump -i $RX_DEV@$icmpq: no warning" not_grep warning "$dir/wrap.err"
+pcap_case wrapx "xdp:$RX_DEV@$icmpq"
+check "mqcap-pcap tcpdump -i xdp:$RX_DEV@$icmpq: no IPv4 ping answered" [ "$(answered "$dir/wrapx.ping")" = 0 ]
+check "mqcap-pcap tcpdump -i xdp:$RX_DEV@$icmpq: the warning names the address" \
+	grep -q "$RX_IP/24" "$dir/wrapx.err"
+check "mqcap-pcap tcpdump -i xdp:$RX_DEV@$icmpq: captured each echo request" \
+	[ "$(captured "$dir/wrapx.err")" = "$NPING" ]
 
 # After the capture the host has its traffic back.
 tb_tx ping -n -c 2 -i 0.2 -W 1 "$RX_IP" > "$dir/after.ping" 2>&1

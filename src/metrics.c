@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,31 @@ static void queue_family(FILE *f, const struct qrow *rows, unsigned n, const cha
 	}
 }
 
+/* One per-worker counter family, labelled worker and planned CPU (bounded cardinality: the
+ * planned CPU, not where the thread happens to run). field: offset of a uint64_t counter in
+ * struct mqcap_run_worker_stats. */
+static void worker_series(FILE *f, const mqcap_run_t *r, const struct mqcap_plan *plan,
+			  unsigned nw, const char *name, const char *help, size_t field)
+{
+	header(f, name, "counter", help);
+	for (unsigned i = 0; i < nw; i++) {
+		struct mqcap_run_worker_stats ws;
+		int cpu = plan && i < plan->nworkers ? plan->workers[i].cpu : -1;
+		uint64_t v;
+		char w[12];
+
+		if (mqcap_run_worker_stats(r, i, &ws))
+			memset(&ws, 0, sizeof(ws));
+		memcpy(&v, (const char *)&ws + field, sizeof(v));
+		snprintf(w, sizeof(w), "%u", i);
+		fprintf(f, "%s{", name);
+		put_label(f, "worker", w);
+		fputc(',', f);
+		put_cpu_label(f, "cpu", cpu);
+		fprintf(f, "} %llu\n", (unsigned long long)v);
+	}
+}
+
 static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, const char *bname,
 		      uint64_t file_errors, char **text, size_t *len)
 {
@@ -222,38 +248,12 @@ static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, 
 		}
 	}
 
-	header(f, "mqcap_worker_packets_total", "counter",
-	       "Packets each worker thread handed to the program's callback.");
-	for (i = 0; i < nw; i++) {
-		struct mqcap_run_worker_stats ws;
-		int cpu = plan && i < plan->nworkers ? plan->workers[i].cpu : -1;
-		char w[12];
-
-		if (mqcap_run_worker_stats(r, i, &ws))
-			memset(&ws, 0, sizeof(ws));
-		snprintf(w, sizeof(w), "%u", i);
-		fputs("mqcap_worker_packets_total{", f);
-		put_label(f, "worker", w);
-		fputc(',', f);
-		put_cpu_label(f, "cpu", cpu);
-		fprintf(f, "} %llu\n", (unsigned long long)ws.packets);
-	}
-	header(f, "mqcap_worker_bytes_total", "counter",
-	       "Wire bytes of the packets each worker thread handed to the callback.");
-	for (i = 0; i < nw; i++) {
-		struct mqcap_run_worker_stats ws;
-		int cpu = plan && i < plan->nworkers ? plan->workers[i].cpu : -1;
-		char w[12];
-
-		if (mqcap_run_worker_stats(r, i, &ws))
-			memset(&ws, 0, sizeof(ws));
-		snprintf(w, sizeof(w), "%u", i);
-		fputs("mqcap_worker_bytes_total{", f);
-		put_label(f, "worker", w);
-		fputc(',', f);
-		put_cpu_label(f, "cpu", cpu);
-		fprintf(f, "} %llu\n", (unsigned long long)ws.bytes);
-	}
+	worker_series(f, r, plan, nw, "mqcap_worker_packets_total",
+		      "Packets each worker thread handed to the program's callback.",
+		      offsetof(struct mqcap_run_worker_stats, packets));
+	worker_series(f, r, plan, nw, "mqcap_worker_bytes_total",
+		      "Wire bytes of the packets each worker thread handed to the callback.",
+		      offsetof(struct mqcap_run_worker_stats, bytes));
 
 	header(f, "mqcap_poller_info", "gauge",
 	       "Placement of each RX queue's kernel poller (threaded NAPI thread or IRQ) and of the worker reading the queue.");

@@ -11,6 +11,8 @@
 struct mqcap__iface {
 	unsigned ifindex;
 	unsigned rx_queues;      /* real (active) RX queues */
+	unsigned max_rx_queues;  /* what `ethtool -L` may raise rx_queues to (ethtool's
+				  * maximums); rx_queues when the driver does not say */
 	/* skb->queue_mapping of a received packet, minus the RX queue. Drivers record q + 1
 	 * (skb_record_rx_queue); veth forwards the sender's TX queue q unchanged. SKF_AD_QUEUE
 	 * reads the raw field, so the AF_PACKET queue check adds this. */

@@ -159,6 +159,19 @@ static void link_report(const mqcap_run_t *run, unsigned *seen)
 	*seen = n;
 }
 
+/* Say each RX queue count change (queues gone, new queues captured or not) as it comes. */
+static void queue_reports(const mqcap_run_t *run, unsigned *seen)
+{
+	char msg[256];
+	unsigned n = mqcap_run_queue_reports(run, *seen, NULL, 0);
+
+	for (; *seen < n; ++*seen) {
+		mqcap_run_queue_reports(run, *seen, msg, sizeof(msg));
+		if (*msg)
+			cli_warn("%s", msg);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(cap);
@@ -180,7 +193,7 @@ int main(int argc, char **argv)
 	struct vresult vr;
 	mqcap_run_t *run;
 	int rc, exit_code = 0;
-	unsigned nreports = 0;
+	unsigned nreports = 0, nqreports = 0;
 	char errbuf[512] = "";
 
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:m:c:d:l:qhZ:", longopts, NULL)) != -1) {
@@ -416,7 +429,8 @@ int main(int argc, char **argv)
 	ro.cpus = ncpus ? cpus : NULL;
 	ro.ncpus = (unsigned)ncpus;
 	ro.topo_xml = topology;
-	ro.flags |= MQCAP_RUN_F_FIT;
+	/* the report grows with the run's queues (report.c): new queues are welcome */
+	ro.flags |= MQCAP_RUN_F_FIT | MQCAP_RUN_F_NEW_QUEUES;
 	if (balance >= 0) {
 		bo.mode = balance;
 		bo.groups = ngroups > 1 ? groups : NULL;
@@ -503,6 +517,7 @@ int main(int argc, char **argv)
 			/* Short waits keep Ctrl-C and -d prompt; 0 means every thread has ended. */
 			rc = mqcap_run_wait(run, 100);
 			link_report(run, &nreports);
+			queue_reports(run, &nqreports);
 			if (rc != -ETIMEDOUT)
 				break;
 			if (cli_now_ns() >= next) {
@@ -514,6 +529,7 @@ int main(int argc, char **argv)
 	mqcap_run_stop(run);
 	rc = mqcap_run_wait(run, -1);
 	link_report(run, &nreports);
+	queue_reports(run, &nqreports);
 	if (rc) {
 		snprintf(errbuf, sizeof(errbuf), "%s", mqcap_run_errmsg(run));
 		cli_warn("%s", errbuf);

@@ -11,6 +11,7 @@
 #   Only 2 of the sender's 4 TX queues are used before the growth (veth refuses XDP while the
 #   receiver has fewer RX queues than its peer has TX queues), so both ends are raised, the
 #   receiver first (the kernel keeps RX >= the peer's TX while XDP is attached).
+#   FAULT_BACKENDS=xdp (or packet) runs one backend only.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 . "$MQCAP_SRC/tests/system/fault_lib.sh"

@@ -961,10 +961,11 @@ static void watch_check(mqcap_run_t *r)
 	}
 }
 
-/* Link events of every device: the RX queue count has no notification of its own, but a
- * channel change makes veth (and drivers that reset their queues) send RTM_NEWLINK. A
- * second look every WATCH_MS covers drivers that do not. -1 without one: the periodic look
- * is then all there is. */
+/* Link events of every device. RTM_NEWLINK does not carry the real RX queue count
+ * (IFLA_NUM_RX_QUEUES is the allocated maximum), but veth turns its carrier off and on around
+ * a channel change, so one arrives with it; the count is then read with the ethtool ioctl
+ * (iface.c). A look every WATCH_MS covers drivers that send nothing. -1 without the socket:
+ * the periodic look is then all there is. */
 static int watch_nl_open(void)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };

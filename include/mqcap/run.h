@@ -175,8 +175,9 @@ unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len);
 
 /*
  * Queue reports: a device of the run changed its RX queue count (`ethtool -L`, a driver
- * reconfiguration), found by the run's queue watch on the device's next link event (veth and
- * most drivers send one) or within a second. One report per change, saying what the run did:
+ * reconfiguration), found by the run's queue watch at the link event that comes with it (veth
+ * turns its carrier off and on around a channel change; drivers that reset their queues
+ * usually do too) or otherwise within a second. One report per change, saying what the run did:
  *   - fewer queues: the captured queues that disappeared are named; their readers stay open
  *     (nothing more arrives there, their counters keep what was captured, so totals still add
  *     up) and capture again should the queue come back. Only the packet backend sees this:

@@ -19,7 +19,7 @@ static void fill(uint8_t *b, uint32_t len, uint32_t seq)
 
 static void check_head(const struct stage *st, uint32_t seq, uint32_t caplen)
 {
-	struct mqcap_pkt p;
+	struct mqcap_pkt p = { 0 };
 
 	assert_true(stage_head(st, &p));
 	assert_int_equal(p.ts_ns, 1000 + seq);

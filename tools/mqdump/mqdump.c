@@ -442,6 +442,7 @@ int main(int argc, char **argv)
 	}
 	if (capture_opts_start(&o, d.run)) {
 		dump_fail(&d, "the capture did not start");
+		dump_outputs_abandon(&d);
 		exit_code = 1;
 		goto out;
 	}

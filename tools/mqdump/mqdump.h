@@ -85,6 +85,9 @@ int dump_outputs_make(struct dump *d);
 /* Start the finisher thread and open the first file of every output. 0, or -1 after
  * printing why (nothing is left behind). */
 int dump_outputs_open(struct dump *d);
+/* Take back the files opened (closed and removed, never renamed): no half-made files from a
+ * run that never ran. dump_outputs_close() must still follow. */
+void dump_outputs_abandon(struct dump *d);
 /* A worker's burst: count, buffer, rotate, write. */
 void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n);
 /* Main thread, a few times a second: write buffers older than flush_ms, rotate at -G boundaries. */

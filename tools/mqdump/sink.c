@@ -860,18 +860,27 @@ int dump_outputs_open(struct dump *d)
 		rc = sink_open(s, now);
 		pthread_mutex_unlock(&s->mu);
 		if (rc) {
-			/* Take back what was opened: no half-made files from a run that never ran. */
-			for (unsigned i = 0; i <= k; i++)
-				if (d->sinks[i]->fd >= 0) {
-					close(d->sinks[i]->fd);
-					unlink(d->sinks[i]->tmp);
-					d->sinks[i]->fd = -1;
-				}
+			dump_outputs_abandon(d);
 			cli_warn("%s", d->errmsg);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void dump_outputs_abandon(struct dump *d)
+{
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+
+		pthread_mutex_lock(&s->mu);
+		if (s->fd >= 0) {
+			close(s->fd);
+			unlink(s->tmp);
+			s->fd = -1;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
 }
 
 void dump_outputs_close(struct dump *d)

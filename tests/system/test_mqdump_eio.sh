@@ -11,35 +11,13 @@
 #    message names the file and the error, that file keeps its .part name (its data may not
 #    be on the disk) and is still readable, the first file is complete, the counters add up.
 set -u
-. "$MQCAP_SRC/tests/system/lib/testbed.sh"
-tb_require_root
-tb_need tshark capinfos python3
-tb_tool MQDUMP mqdump
-DUMP="$MQCAP_BUILD/tests/system/capture_dump"
-CHECK="$MQCAP_SRC/tests/system/mqdump_check.py"
+. "$MQCAP_SRC/tests/system/mqdump_lib.sh"
 SHIM="$MQCAP_BUILD/tests/system/eio_shim.so"
-[ -x "$DUMP" ] || tb_fail "capture_dump not built"
 [ -f "$SHIM" ] || tb_fail "eio_shim.so not built"
 # A sanitized mqdump needs its runtime first among the preloaded objects.
 asan=$(ldd "$MQDUMP" | awk '/libasan/ {print $3}')
 PRELOAD="${asan:+$asan }$SHIM"
 
-dir=$(tb_tmpdir)
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
-# readable FILE...: tshark, capinfos and libpcap count what the strict reader counts
-readable() {
-	local f n t c l
-	for f in "$@"; do
-		n=$(python3 "$CHECK" count "$f") || { echo "  $f: malformed"; return 1; }
-		t=$(tshark -r "$f" -T fields -e frame.number 2>/dev/null | wc -l)
-		c=$(capinfos -c -M "$f" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
-		l=$("$DUMP" -q "pcap:$f" | awk '$1 == "total" {sub("received=", "", $2); print $2}')
-		[ "$n" = "$t" ] && [ "$n" = "${c:-x}" ] && [ "$n" = "${l:-x}" ] \
-			|| { echo "  $f: $n packets, tshark $t, capinfos ${c:-?}, libpcap ${l:-?}"; return 1; }
-	done
-}
 # row OUT NAME: "captured written write_drops" of the summary's row NAME ("- - -" if none)
 row() { awk -v n="$2" '$1 == n && $2 ~ /^[0-9]+$/ {r = $2 " " $3 " " $4} END {print r ? r : "- - -"}' "$1"; }
 num() { for x; do [[ "$x" =~ ^[0-9]+$ ]] || return 1; done; }
@@ -112,5 +90,4 @@ num "$c" "$w" "$d" && [ "$c" -eq $((w + d)) ] && [ "${n:-x}" = "$w" ] \
 	&& ok "fsync EIO: captured $c = written $w + write drops $d; the files hold $n" \
 	|| nok "fsync EIO: captured '$c' written '$w' drops '$d', files '$n'"
 
-[ $fails -eq 0 ] || tb_fail "$fails checks failed"
-echo "PASS"
+mqd_done

@@ -11,15 +11,8 @@
 #    the packets tshark finds out of order are exactly the ones the summary counts as late;
 #  - a merged file without --time-order still keeps each queue's order (burst by burst).
 set -u
-. "$MQCAP_SRC/tests/system/lib/testbed.sh"
-tb_require_root
-tb_need tshark capinfos python3
-tb_tool MQDUMP mqdump
-DUMP="$MQCAP_BUILD/tests/system/capture_dump"
-CHECK="$MQCAP_SRC/tests/system/mqdump_check.py"
-[ -x "$DUMP" ] || tb_fail "capture_dump not built"
+. "$MQCAP_SRC/tests/system/mqdump_lib.sh"
 
-dir=$(tb_tmpdir)
 tb_up "$(tb_unique_name mqo)" --queues 4
 python3 - "$dir/traffic.pcap" <<PY || tb_fail "cannot write the traffic pcap"
 import sys
@@ -32,31 +25,7 @@ PY
 nsent=$(grep -c '^pkt' "$dir/sent.txt")
 tb_log "$nsent frames; per predicted queue: $(grep -o 'rssq=[0-9]*' "$dir/sent.txt" | sort | uniq -c | tr '\n' ' ')"
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 
-pids=()
-start() { # start TAG ARGS...: mqdump in the receiver namespace, returns once it captures
-	local tag=$1; shift
-	ip netns exec "$RX_NS" "$MQDUMP" -l 10s "$@" > "$dir/$tag.out" 2> "$dir/$tag.err" &
-	pids+=($!)
-	tb_on_exit "kill $! 2>/dev/null"
-	for _ in $(seq 100); do
-		grep -q '^capturing from' "$dir/$tag.out" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	tb_fail "mqdump $tag did not start: $(cat "$dir/$tag.err")"
-}
-stop_all() {
-	local p rc=0
-	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" || rc=1; done
-	pids=()
-	return $rc
-}
 # order FILE: "PACKETS OUT_OF_ORDER" by tshark's timestamps (nanoseconds, exact integers):
 # a packet is out of order when it is older than one before it in the file.
 order() {
@@ -126,5 +95,4 @@ read -r n bad < <(order "$dir/u/all.pcapng")
 tb_log "without --time-order: $bad of $n packets older than one before them (burst-by-burst merge)"
 grep -q '^time order' "$dir/u.out" && nok "a summary line on time order without --time-order" || true
 
-[ $fails -eq 0 ] || tb_fail "$fails checks failed"
-echo "PASS"
+mqd_done

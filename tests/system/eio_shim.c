@@ -71,28 +71,28 @@ ssize_t write(int fd, const void *buf, size_t len)
 	return w;
 }
 
-int fsync(int fd)
+/* fsync() and fdatasync(): EIO for the matching files in fsync mode. */
+static int sync_or_eio(int (**real)(int), const char *name, int fd)
 {
-	static int (*real)(int);
-
-	if (!real)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	if (!*real)
+		*real = (int (*)(int))dlsym(RTLD_NEXT, name);
 	if (matches(fd, "fsync")) {
 		errno = EIO;
 		return -1;
 	}
-	return real(fd);
+	return (*real)(fd);
+}
+
+int fsync(int fd)
+{
+	static int (*real)(int);
+
+	return sync_or_eio(&real, "fsync", fd);
 }
 
 int fdatasync(int fd)
 {
 	static int (*real)(int);
 
-	if (!real)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-	if (matches(fd, "fsync")) {
-		errno = EIO;
-		return -1;
-	}
-	return real(fd);
+	return sync_or_eio(&real, "fdatasync", fd);
 }

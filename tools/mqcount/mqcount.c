@@ -159,6 +159,22 @@ static void link_report(const mqcap_run_t *run, unsigned *seen)
 	*seen = n;
 }
 
+/* Say each warning of the capture once, as it comes (mqcap_warnings(): a selected queue that
+ * receives nothing while the device's others do, ...): the capture goes on. */
+static void warning_report(const mqcap_run_t *run, unsigned *seen)
+{
+	char msg[256];
+	unsigned n = mqcap_run_warnings(run, msg, sizeof(msg));
+
+	if (n == *seen)
+		return;
+	if (n == *seen + 1)
+		cli_warn("warning: %s", msg);
+	else
+		cli_warn("%u warnings, the last: %s", n - *seen, msg);
+	*seen = n;
+}
+
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(cap);
@@ -180,7 +196,7 @@ int main(int argc, char **argv)
 	struct vresult vr;
 	mqcap_run_t *run;
 	int rc, exit_code = 0;
-	unsigned nreports = 0;
+	unsigned nreports = 0, nwarnings = 0;
 	char errbuf[512] = "";
 
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:m:c:d:l:qhZ:", longopts, NULL)) != -1) {
@@ -503,6 +519,7 @@ int main(int argc, char **argv)
 			/* Short waits keep Ctrl-C and -d prompt; 0 means every thread has ended. */
 			rc = mqcap_run_wait(run, 100);
 			link_report(run, &nreports);
+			warning_report(run, &nwarnings);
 			if (rc != -ETIMEDOUT)
 				break;
 			if (cli_now_ns() >= next) {
@@ -514,6 +531,7 @@ int main(int argc, char **argv)
 	mqcap_run_stop(run);
 	rc = mqcap_run_wait(run, -1);
 	link_report(run, &nreports);
+	warning_report(run, &nwarnings);
 	if (rc) {
 		snprintf(errbuf, sizeof(errbuf), "%s", mqcap_run_errmsg(run));
 		cli_warn("%s", errbuf);

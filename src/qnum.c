@@ -366,11 +366,11 @@ int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t
 		    now_ns - w->quiet_since_ns < SILENT_NS)
 			continue;
 		snprintf(msg, len, "%s@%u: RX queue %u received nothing for %.1f s while %s "
-			 "received %" PRIu64 " frames on its other queues (frames by queue_mapping "
-			 "since the start: %s; queue %u is %u): RSS sends it nothing, or the driver "
-			 "numbers its queues otherwise", qn->dev, w->q, w->q,
-			 (double)(now_ns - w->quiet_since_ns) / 1e9, qn->dev, w->others, vals,
-			 w->q, s);
+			 "received %" PRIu64 " frames on its other queues: RSS sends it nothing, or "
+			 "the driver numbers its queues otherwise (queue %u is queue_mapping %u; "
+			 "frames by queue_mapping: %s)", qn->dev, w->q, w->q,
+			 (double)(now_ns - w->quiet_since_ns) / 1e9, qn->dev, w->others, w->q, s,
+			 vals);
 		w->warned = true;
 		flags |= MQCAP__QNUM_WARN;
 	}

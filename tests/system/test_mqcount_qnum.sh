@@ -8,8 +8,14 @@
 #    predicts for queue q, for every q (the numbering is taken from rtnetlink's IFLA_LINK and
 #    checked against the frames: src/qnum.c). The driver-name guess captured queue q+1's
 #    frames for q and nothing at all for queue 3;
-#  - a queue that RSS sends nothing (indirection table weights 1,1,1,0) while the others
-#    receive: `mqcount -i packet:DEV@3` says so in a warning line; queue 2 gets no warning.
+#  - a queue that RSS sends nothing (indirection table weights 3,2,1,0: each queue expects
+#    a different count, so a shifted selection cannot pass) while the others
+#    receive: `mqcount -i packet:DEV@3` says so in a warning line; queue 2 gets no warning;
+#  - a multi-queue tap (tests/system/lib/tapq.py), whose driver records q + 1 as NIC drivers
+#    do: `mqcount -i packet:TAP` gets exactly the frames written to each queue;
+#  - a macvlan on that tap: rtnetlink suggests q (it has a lower device) but its frames carry
+#    the tap's q + 1; mqcount warns that the numbering was corrected, and afterwards every
+#    queue gets exactly its frames.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 tb_require_root
@@ -21,12 +27,12 @@ ROUNDS=2
 NPKT=$((4096 * ROUNDS))
 RATE=40k
 dir=$(tb_tmpdir)
-tb_up "$(tb_unique_name qnum)" --queues 4 --weights 1,1,1,0
+tb_up "$(tb_unique_name qnum)" --queues 4 --weights 3,2,1,0
 MV=mvq$((RANDOM % 1000))
 tb_rx ip link add "$MV" link "$RX_DEV" numtxqueues 4 numrxqueues 4 type macvlan mode passthru ||
 	tb_skip "this kernel has no macvlan"
 tb_rx ip link set "$MV" up || tb_fail "cannot bring $MV up"
-tb_log "testbed $TB_NAME: $RX_NS/$RX_DEV, 4 queues (table weights 1,1,1,0), macvlan $MV on it ($(tb_rx ethtool -i "$MV" | head -1))"
+tb_log "testbed $TB_NAME: $RX_NS/$RX_DEV, 4 queues (table weights 3,2,1,0), macvlan $MV on it ($(tb_rx ethtool -i "$MV" | head -1))"
 
 # Independent prediction: Toeplitz over mqsend --paper's flows with the testbed's key/table.
 expect=$(python3 - "$RSS_KEY" "$RSS_TABLE" "$QUEUES" "$ROUNDS" <<'PY'
@@ -60,7 +66,7 @@ tb_log "predicted per queue for $NPKT packets: $expect"
 pids=()
 start() {
 	local label=$1 i; shift
-	ip netns exec "$RX_NS" "$MQCOUNT" --json -l 200ms "$@" > "$dir/$label.json" 2> "$dir/$label.err" &
+	ip netns exec "${NS:-$RX_NS}" "$MQCOUNT" --json -l 200ms "$@" > "$dir/$label.json" 2> "$dir/$label.err" &
 	pids+=($!)
 	tb_on_exit "kill $! 2>/dev/null"
 	for i in $(seq 50); do
@@ -126,5 +132,62 @@ else
 	if [ "$got" = "${want[2]}" ]; then echo "ok - packet:$RX_DEV@2 received its ${want[2]} frames, no warning"
 	else echo "not ok - packet:$RX_DEV@2 received $got, predicted ${want[2]}"; fails=$((fails + 1)); fi
 fi
+# ---- a recording driver: a 4-queue tap in a namespace of its own, and a macvlan on it ----
+NS=$(tb_unique_name qntap)
+ip netns add "$NS" || tb_fail "cannot make namespace $NS"
+tb_on_exit "ip netns del $NS"
+ip netns exec "$NS" ip link set lo up
+mkfifo "$dir/tapin" || tb_fail "mkfifo"
+ip netns exec "$NS" python3 "$MQCAP_SRC/tests/system/lib/tapq.py" tq 4 02:00:00:00:00:02 \
+	< "$dir/tapin" > "$dir/tap.out" 2>&1 &
+tb_on_exit "kill $!"
+exec 7>"$dir/tapin"
+tb_on_exit "exec 7>&-"
+for _ in $(seq 100); do grep -q ready "$dir/tap.out" && break; sleep 0.05; done
+grep -q ready "$dir/tap.out" || tb_fail "tapq.py did not start: $(cat "$dir/tap.out")"
+ip netns exec "$NS" ip link set tq up || tb_fail "tap up"
+ip netns exec "$NS" ip link add mvt link tq numtxqueues 4 numrxqueues 4 type macvlan mode passthru &&
+	ip netns exec "$NS" ip link set mvt up || tb_fail "macvlan on the tap"
+tap_send() { # tap_send N0,N1,N2,N3 ETHERTYPE: write, and wait until tapq.py wrote them
+	local before
+	before=$(grep -c sent "$dir/tap.out")
+	echo "$1 $2" >&7
+	for _ in $(seq 100); do
+		[ "$(grep -c sent "$dir/tap.out")" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	tb_fail "tapq.py did not write: $(cat "$dir/tap.out")"
+}
+# Only the second batch counts: the first (another EtherType) is what the census learns from.
+TAPF=(ether proto 0x88b6)
+NS=$NS start tap -i packet:tq "${TAPF[@]}"
+NS=$NS start mvt -i packet:mvt "${TAPF[@]}"
+tap_send 10,10,10,10 0x88b5
+for _ in $(seq 50); do grep -q "q + 1, not q + 0" "$dir/mvt.err" && break; sleep 0.1; done
+if grep -q "mvt numbers its RX queues as queue_mapping q + 1, not q + 0" "$dir/mvt.err"; then
+	echo "ok - packet:mvt (a macvlan on a tap) found and said that its queues are q + 1"
+else
+	echo "not ok - packet:mvt said nothing about its numbering: $(cat "$dir/mvt.err")"
+	fails=$((fails + 1))
+fi
+tap_send 100,200,300,400 0x88b6
+sleep 1
+stop_all
+twant=(100 200 300 400)
+for label in tap mvt; do
+	for q in 0 1 2 3; do
+		got=$(received "$label" "$q")
+		if [ "$got" = "${twant[$q]}" ]; then
+			echo "ok - $label@$q received exactly the ${twant[$q]} frames written to tap queue $q"
+		else
+			echo "not ok - $label@$q received $got frames, ${twant[$q]} were written to tap queue $q"
+			fails=$((fails + 1))
+		fi
+	done
+done
+if grep -q warning "$dir/tap.err"; then
+	echo "not ok - packet:tq warned: $(cat "$dir/tap.err")"; fails=$((fails + 1))
+fi
+
 [ "$fails" -eq 0 ] || tb_fail "$fails check(s) failed"
-echo "PASS: the queue numbering of a macvlan on a veth is found; a silent queue is reported"
+echo "PASS: queue numbering found on a macvlan on a veth, a tap and a macvlan on a tap; a silent queue is reported"

@@ -247,15 +247,27 @@ bool mqcap__qnum_settled(const struct mqcap__qnum *qn)
 	return qn->settled;
 }
 
+/* Whether value v carries a real share of the frames: at least EVIDENCE_MIN of them, and at
+ * least 1/8 of an even RSS share. A few frames that reached the device's receive path some
+ * other way (a tc redirect, a driver path that forgets to record) do not decide anything. */
+static bool share(const struct mqcap__qnum *qn, unsigned v)
+{
+	uint64_t total = 0;
+
+	for (unsigned s = 0; s < nslots(qn); s++)
+		total += qn->cur[s];
+	return qn->cur[v] >= EVIDENCE_MIN && qn->cur[v] * 8 * qn->nqueues >= total;
+}
+
 /* Which offset the counts so far prove; -1 while they prove nothing. */
 static int evidence(const struct mqcap__qnum *qn, bool *settled)
 {
 	*settled = false;
-	if (qn->cur[0] >= EVIDENCE_MIN) {
+	if (share(qn, 0)) {
 		*settled = true;
 		return 0;
 	}
-	if (qn->cur[qn->nqueues] >= EVIDENCE_MIN)
+	if (share(qn, qn->nqueues))
 		return 1;
 	return -1;
 }

@@ -16,6 +16,9 @@
  *   - frames with value N (N = RX queue count) and none with 0: a recording driver's queue
  *     N-1, offset 1 (a veth yields N only for a peer TX queue it has no RX queue for, so a
  *     later 0 still wins).
+ * A value counts as evidence only with a real share of the frames (at least 8, and 1/8 of an
+ * even RSS share), so that a few frames that entered the receive path otherwise decide
+ * nothing.
  * Until then the prior from rtnetlink (iface.c) stands. The same counts show a selected queue
  * that receives nothing while the device's other queues do, and frames whose value names no
  * RX queue (which no queue's socket takes): both become warnings (mqcap_warnings()).

@@ -64,6 +64,7 @@ struct mqcap__qnum {
 	int cs_err;
 	unsigned ncpus;
 	uint64_t *percpu;            /* a batch read: slots x ncpus */
+	__u32 *keys;                 /* a batch read: the slots' keys */
 	uint64_t *base, *cur;        /* per slot, summed over CPUs: at the last check, now */
 	struct watch *w;
 	unsigned nw;
@@ -175,27 +176,21 @@ static unsigned nslots(const struct mqcap__qnum *qn)
 static int census_read(struct mqcap__qnum *qn)
 {
 	unsigned n = nslots(qn);
-	__u32 count = n, out_batch, *keys;
+	__u32 count = n, out_batch;
 	int err;
 
-	keys = calloc(n, sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	err = bpf_map_lookup_batch(qn->cs->map_fd, NULL, &out_batch, keys, qn->percpu, &count,
+	/* one system call for every slot and CPU; the whole array fits one batch, and the
+	 * kernel says ENOENT for "nothing after this one" */
+	err = bpf_map_lookup_batch(qn->cs->map_fd, NULL, &out_batch, qn->keys, qn->percpu, &count,
 				   NULL);
-	/* the whole array fits one batch: the kernel says ENOENT for "no more after this" */
-	if (err && errno != ENOENT) {
-		err = -errno;
-		free(keys);
-		return err;
-	}
+	if (err && errno != ENOENT)
+		return -errno;
 	for (unsigned s = 0; s < n; s++)
 		qn->cur[s] = 0;
 	for (__u32 i = 0; i < count; i++)
-		if (keys[i] < n)
+		if (qn->keys[i] < n)
 			for (unsigned c = 0; c < qn->ncpus; c++)
-				qn->cur[keys[i]] += qn->percpu[(size_t)i * qn->ncpus + c];
-	free(keys);
+				qn->cur[qn->keys[i]] += qn->percpu[(size_t)i * qn->ncpus + c];
 	return 0;
 }
 
@@ -215,7 +210,8 @@ int mqcap__qnum_open(struct mqcap__qnum **out, const char *dev, unsigned ifindex
 	qn->base = calloc(nslots(qn), sizeof(*qn->base));
 	qn->cur = calloc(nslots(qn), sizeof(*qn->cur));
 	qn->percpu = calloc((size_t)nslots(qn) * qn->ncpus, sizeof(*qn->percpu));
-	if (!qn->base || !qn->cur || !qn->percpu) {
+	qn->keys = calloc(nslots(qn), sizeof(*qn->keys));
+	if (!qn->base || !qn->cur || !qn->percpu || !qn->keys) {
 		mqcap__qnum_close(qn);
 		return -ENOMEM;
 	}
@@ -397,6 +393,7 @@ void mqcap__qnum_close(struct mqcap__qnum *qn)
 	if (qn->cs)
 		census_put(qn->cs);
 	free(qn->percpu);
+	free(qn->keys);
 	free(qn->base);
 	free(qn->cur);
 	free(qn->w);

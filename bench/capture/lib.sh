@@ -22,7 +22,7 @@ bed() {  # bed QUEUES NAPI-CPUS(or "") : a fresh testbed
 # "offered arrived captured sockdrop core_jiffies tool_jiffies wall_jiffies"
 run_tool() {
 	local kind="$1" rate="$2" o="$3" pid off0 arr0 off1 arr1 c0 c1 t0 t1 pcpu=0 cap=0 sdrop=0
-	local sargs=(-i "$TX_DEV" -m qdisc --paper -d "$SECS" -g "$GEN_CPU" --dst-mac "$RX_MAC")
+	local sargs=(-i "$TX_DEV" -m qdisc --paper -d "$SECS" -g "$GEN_CPU" -t "$(tb_cpu_count "$GEN_CPU")" --dst-mac "$RX_MAC")
 	[ "$rate" != max ] && sargs+=(-r "$rate")
 	# The offered count covers the tool's whole life, as its captured count does: read from
 	# just before the tool starts to just after it stopped. (Read around mqsend only, the
@@ -51,7 +51,7 @@ run_tool() {
 			>"$o.json" 2>"$o.err" &
 		pid=$!;;
 	lockshare)
-		ip netns exec "$RX_NS" "$LOCKSHARE" "xdp:$RX_DEV@0" 2 "$((SECS + 2))" "$CAP_CPU" "$GEN_CPU" \
+		ip netns exec "$RX_NS" "$LOCKSHARE" "xdp:$RX_DEV@0" 2 "$((SECS + 2))" "$CAP_CPU" "${GEN_CPU%%,*}" \
 			>"$o.json" 2>"$o.err" &
 		pid=$!;;
 	sink)  # the bound: an XDP program that counts and drops (mqcap-testbed sink)

@@ -119,6 +119,26 @@ tb_tmpdir() {
 	mktemp -d "/tmp/mqcap-test.$$.XXXXXX" || tb_fail "mktemp"
 }
 
+# tb_gen_cpus: the generator's CPUs for the single-queue benchmarks when GEN_CPU is not set.
+# CPU 0 on a small machine; 0,2,3 (three mqsend threads) where there are at least 6 CPUs: one
+# thread offers ~0.8 Mpps on veth, which every capture tool absorbs on one queue, so the tools
+# would be compared at the sender's limit instead of their own.
+tb_gen_cpus() {
+	if [ "$(nproc)" -ge 6 ]; then echo 0,2,3; else echo 0; fi
+}
+
+# tb_cpu_count LIST: how many CPUs a list like 0,2-3 names (mqsend -t for mqsend -g LIST).
+tb_cpu_count() {
+	local n=0 part
+	for part in ${1//,/ }; do
+		case "$part" in
+		*-*) n=$((n + ${part#*-} - ${part%-*} + 1));;
+		*) n=$((n + 1));;
+		esac
+	done
+	echo "$n"
+}
+
 # tb_tool VAR NAME: set VAR to the path of the built tool NAME (tools/NAME/NAME in the build
 # tree), or fail naming it when it was not built. (A variable, not a printed path: tb_fail in
 # a $(...) subshell would end only the subshell.)

@@ -17,6 +17,7 @@
 #include "privdrop.h"
 #include "mqcount.h"
 #include "range.h"
+#include "run_reports.h"
 
 static const char usage[] =
 "Usage: mqcount -i NAME [-i NAME...] [options] [FILTER...]\n"
@@ -144,37 +145,6 @@ static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, u
 	return 0;
 }
 
-/* Say each link report (a device went down) once, as it comes: the capture goes on. */
-static void link_report(const mqcap_run_t *run, unsigned *seen)
-{
-	char msg[256];
-	unsigned n = mqcap_run_link_reports(run, msg, sizeof(msg));
-
-	if (n == *seen)
-		return;
-	if (n == *seen + 1)
-		cli_warn("%s; the capture goes on", msg);
-	else
-		cli_warn("%u link reports, the last: %s; the capture goes on", n - *seen, msg);
-	*seen = n;
-}
-
-/* Say each warning of the capture once, as it comes (mqcap_warnings(): a selected queue that
- * receives nothing while the device's others do, ...): the capture goes on. */
-static void warning_report(const mqcap_run_t *run, unsigned *seen)
-{
-	char msg[256];
-	unsigned n = mqcap_run_warnings(run, msg, sizeof(msg));
-
-	if (n == *seen)
-		return;
-	if (n == *seen + 1)
-		cli_warn("warning: %s", msg);
-	else
-		cli_warn("%u warnings, the last: %s", n - *seen, msg);
-	*seen = n;
-}
-
 int main(int argc, char **argv)
 {
 	MQCAP_OPTS(cap);
@@ -196,7 +166,7 @@ int main(int argc, char **argv)
 	struct vresult vr;
 	mqcap_run_t *run;
 	int rc, exit_code = 0;
-	unsigned nreports = 0, nwarnings = 0;
+	struct run_reports reports = { 0 };
 	char errbuf[512] = "";
 
 	while ((opt = getopt_long(argc, argv, "+i:n:g:b:f:s:m:c:d:l:qhZ:", longopts, NULL)) != -1) {
@@ -518,8 +488,7 @@ int main(int argc, char **argv)
 				break;
 			/* Short waits keep Ctrl-C and -d prompt; 0 means every thread has ended. */
 			rc = mqcap_run_wait(run, 100);
-			link_report(run, &nreports);
-			warning_report(run, &nwarnings);
+			run_reports_print(run, &reports);
 			if (rc != -ETIMEDOUT)
 				break;
 			if (cli_now_ns() >= next) {
@@ -530,8 +499,7 @@ int main(int argc, char **argv)
 	}
 	mqcap_run_stop(run);
 	rc = mqcap_run_wait(run, -1);
-	link_report(run, &nreports);
-	warning_report(run, &nwarnings);
+	run_reports_print(run, &reports);
 	if (rc) {
 		snprintf(errbuf, sizeof(errbuf), "%s", mqcap_run_errmsg(run));
 		cli_warn("%s", errbuf);

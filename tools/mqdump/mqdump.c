@@ -18,6 +18,7 @@
 #include "privdrop.h"
 #include "mqdump.h"
 #include "range.h"
+#include "run_reports.h"
 
 static const char usage[] =
 "Usage: mqdump -i NAME [-i NAME...] -w PATTERN [options] [FILTER...]\n"
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
 	static struct cli_capname cn;
 	static struct dump d;
 	struct metrics_cli mc = { 0 };
+	struct run_reports reports = { 0 };
 	char name[8192];
 	const char *filter = NULL, *backend = NULL, *drop_user = NULL;
 	char *trailing = NULL;
@@ -617,6 +619,7 @@ int main(int argc, char **argv)
 				break;
 			/* 100 ms waits keep Ctrl-C, -d, flushes and -G boundaries prompt. */
 			rc = mqcap_run_wait(d.run, 100);
+			run_reports_print(d.run, &reports);
 			if (rc != -ETIMEDOUT)
 				break;
 			dump_tick(&d);
@@ -628,6 +631,7 @@ int main(int argc, char **argv)
 	}
 	mqcap_run_stop(d.run);
 	rc = mqcap_run_wait(d.run, -1);
+	run_reports_print(d.run, &reports);
 	if (rc && !atomic_load(&d.failed))
 		dump_fail(&d, "%s", mqcap_run_errmsg(d.run));
 	secs = (double)(cli_now_ns() - t0) / 1e9;

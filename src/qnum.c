@@ -23,6 +23,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -115,6 +118,33 @@ static void census_free(struct census *cs)
 	free(cs);
 }
 
+/* Whether this process may load the census: CAP_BPF or CAP_SYS_ADMIN in its effective set,
+ * or a kernel that lets anyone load socket filters. Asked first, so that a process without
+ * them (dumpcap keeps only CAP_NET_RAW and CAP_NET_ADMIN) does not go down libbpf's error
+ * path for nothing. Measured with the ASan tree: tshark/dumpcap through mqcap-pcap (the ASan
+ * runtime preloaded into uninstrumented programs) hung at exit in p11-kit's freelocale()
+ * after our message had called strerror() (glibc's locale lock was left with a negative
+ * reader count); neither the load nor strerror() is on that path any more. */
+static bool may_load_bpf(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	FILE *f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "re");
+	int v = 1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 1;
+		fclose(f);
+	}
+	if (v == 0)
+		return true;
+	if (syscall(SYS_capget, &h, d))
+		return true;   /* cannot tell: let the load say */
+	return (d[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))) ||
+	       (d[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)));
+}
+
 /* The shared census of the device, loaded on first use; NULL with -errno in *err. */
 static struct census *census_get(unsigned ifindex, unsigned nqueues, int *err)
 {
@@ -128,6 +158,11 @@ static struct census *census_get(unsigned ifindex, unsigned nqueues, int *err)
 			pthread_mutex_unlock(&censuses_mu);
 			return cs;
 		}
+	if (!may_load_bpf()) {
+		pthread_mutex_unlock(&censuses_mu);
+		*err = -EPERM;
+		return NULL;
+	}
 	cs = calloc(1, sizeof(*cs));
 	if (!cs) {
 		pthread_mutex_unlock(&censuses_mu);
@@ -314,10 +349,11 @@ int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t
 		for (unsigned i = 0; i < qn->nw; i++)
 			qn->w[i].quiet_since_ns = now_ns;
 		if (!qn->cs && qn->nqueues > 1) {
+			/* strerrordesc_np: the text without a locale lookup (see may_load_bpf) */
 			snprintf(msg, len, "%s: cannot count its frames by RX queue (%s%s): the "
 				 "queue numbering is assumed (queue q is queue_mapping q + %u), "
 				 "not checked, and a queue that receives nothing is not reported",
-				 qn->dev, strerror(-qn->cs_err),
+				 qn->dev, strerrordesc_np(-qn->cs_err),
 				 qn->cs_err == -EPERM ? ": needs CAP_BPF" : "", qn->offset);
 			return MQCAP__QNUM_WARN;
 		}

@@ -45,6 +45,24 @@ tb_rx setpriv --bounding-set -ipc_lock --inh-caps -ipc_lock -- \
 	> "$dir/fit.out" 2>&1 || { cat "$dir/fit.out"; tb_fail "-m 2M on 2 queues did not fit in 4 MiB of locked memory"; }
 tb_log "2 queues with -m 2M fit under a 4 MiB locked-memory limit"
 
+# mqdump parses the same options (tools/common/capture_opts.c): the same limit refuses the
+# default budget with the same advice, and -m 2M makes the same capture fit and write its file
+if [ -x "$MQCAP_BUILD/tools/mqdump/mqdump" ]; then
+	MQDUMP="$MQCAP_BUILD/tools/mqdump/mqdump"
+	tb_rx setpriv --bounding-set -ipc_lock --inh-caps -ipc_lock -- \
+		prlimit --memlock=4194304:4194304 -- "$MQDUMP" -q -i "xdp:$RX_DEV" -w "$dir/d.pcapng" \
+		-d 1 > "$dir/dlim.out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q -- '-m/--mem' "$dir/dlim.out" && [ ! -e "$dir/d.pcapng" ] \
+		|| { cat "$dir/dlim.out"; tb_fail "mqdump under the limit: exit $rc, wanted 1 naming -m/--mem"; }
+	[ -z "$(xdp_prog)" ] || tb_fail "mqdump left an XDP program attached after the failed start"
+	tb_rx setpriv --bounding-set -ipc_lock --inh-caps -ipc_lock -- \
+		prlimit --memlock=4194304:4194304 -- "$MQDUMP" -q -i "xdp:$RX_DEV@0,1" -m 2M \
+		-w "$dir/d.pcapng" -d 1 > "$dir/dfit.out" 2>&1 && [ -s "$dir/d.pcapng" ] \
+		|| { cat "$dir/dfit.out"; tb_fail "mqdump -m 2M on 2 queues did not fit in 4 MiB of locked memory"; }
+	tb_log "mqdump: refused under the limit naming -m/--mem; with -m 2M it fits and writes its file"
+fi
+
 # 2. budgets that cannot work are bad usage
 tb_rx "$MQCOUNT" -q -i "xdp:$RX_DEV" -m 4M -d 1 > "$dir/small.out" 2>&1
 rc=$?

@@ -12,15 +12,8 @@
 #  - SIGKILL mid-run with --file-packets: finished files and the file left as .part are
 #    readable by libpcap and tshark, and together hold every frame that was flushed.
 set -u
-. "$MQCAP_SRC/tests/system/lib/testbed.sh"
-tb_require_root
-tb_need tshark capinfos python3
-tb_tool MQDUMP mqdump
-DUMP="$MQCAP_BUILD/tests/system/capture_dump"
-CHECK="$MQCAP_SRC/tests/system/mqdump_check.py"
-[ -x "$DUMP" ] || tb_fail "capture_dump not built"
+. "$MQCAP_SRC/tests/system/mqdump_lib.sh"
 
-dir=$(tb_tmpdir)
 tb_up "$(tb_unique_name mqd)" --queues 4
 tb_log "testbed $RX_NS/$RX_DEV, $QUEUES queues"
 
@@ -36,33 +29,6 @@ PY
 "$DUMP" -P "pcap:$dir/traffic.pcap" > "$dir/sent.txt" || tb_fail "reading traffic.pcap"
 tb_log "$(grep -c '^pkt' "$dir/sent.txt") frames; per predicted queue: $(grep -o 'rssq=[0-9]*' "$dir/sent.txt" | sort | uniq -c | tr '\n' ' ')"
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-
-# start TAG ARGS...: mqdump in the receiver namespace; waits until it captures.
-pids=()
-start() {
-	local tag=$1; shift
-	# not through tb_rx: a function in the background is a subshell, and $! must be mqdump
-	ip netns exec "$RX_NS" "$MQDUMP" -l 10s "$@" > "$dir/$tag.out" 2> "$dir/$tag.err" &
-	pids+=($!)
-	tb_on_exit "kill $! 2>/dev/null"
-	for _ in $(seq 100); do
-		grep -q '^capturing from' "$dir/$tag.out" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	tb_fail "mqdump $tag did not start: $(cat "$dir/$tag.err")"
-}
-stop_all() { # SIGINT each, wait, exit statuses must be 0
-	local p rc=0
-	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" || rc=1; done
-	pids=()
-	return $rc
-}
 send() { tb_tx python3 "$PKTLIB" send -i "$TX_DEV" -r "$1" "$dir/traffic.pcap" >/dev/null || tb_fail "sending failed"; }
 balanced() { grep -q 'write drops 0, for every queue' "$1" && grep -q '^captured' "$1"; }
 
@@ -131,15 +97,8 @@ for q in 0 1 2 3; do
 	check "SIGKILL: queue $q's finished files + .part hold all its flushed frames" \
 		python3 "$CHECK" frames "$dir/sent.txt" "$q" $files
 done
-rd=0
-for f in "$dir"/k/*; do
-	n=$(python3 "$CHECK" count "$f") || { rd=1; continue; }
-	t=$(tshark -r "$f" -T fields -e frame.number 2>/dev/null | wc -l)
-	l=$("$DUMP" -q "pcap:$f" | awk '$1 == "total" {sub("received=", "", $2); print $2}')
-	[ "$n" -eq "$t" ] && [ "$n" -eq "${l:-x}" ] 2>/dev/null || { rd=1; echo "  $f: $n packets, tshark $t, libpcap ${l:-none}"; }
-done
-[ $rd -eq 0 ] && ok "SIGKILL: tshark and libpcap read every file, .part included, to the last packet" \
-	|| nok "SIGKILL: some file unreadable"
+check "SIGKILL: tshark, capinfos and libpcap read every file, .part included, to the last packet" \
+	readable "$dir"/k/*
 
 # ---- run 3: xdp per queue, -G 1: files at whole seconds ----
 mkdir -p "$dir/g"
@@ -168,5 +127,4 @@ print("%d files, %d packets, %d outside their second" % (files, pk, bad))
 sys.exit(1 if bad or files < 3 else 0)
 PY
 
-[ $fails -eq 0 ] || tb_fail "$fails checks failed"
-echo "PASS"
+mqd_done

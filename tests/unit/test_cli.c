@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "capture_opts.h"
 #include "cli.h"
 #include "range.h"
 
@@ -116,6 +117,61 @@ static void test_cpulist(void **state)
 	assert_int_equal(cli_parse_cpulist("", "-g", &set), -1);
 }
 
+/* The capture options mqcount and mqdump share: values, the checks between options, and
+ * what reaches mqcap's open and run options. */
+static int finish(struct capture_opts *o, int argc, char **argv)
+{
+	return capture_opts_finish(o, argc, argv, 0);
+}
+
+static void test_capture_opts(void **state)
+{
+	static struct capture_opts o;
+	char *words[] = { "tcp", "port", "80" };
+
+	(void)state;
+	capture_opts_init(&o);
+	assert_int_equal(capture_opts_parse(&o, 'i', "eth1@0"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'i', "eth1@2"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'm', "100k"), -1);  /* less than one queue */
+	assert_int_equal(capture_opts_parse(&o, 'm', "8M"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'b', "dpdk"), -1);
+	assert_int_equal(capture_opts_parse(&o, 'c', "0"), -1);
+	assert_int_equal(capture_opts_parse(&o, 'c', "2k"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'l', "50ms"), -1);
+	assert_int_equal(capture_opts_parse(&o, CAPTURE_OPT_EXCLUSIVE, NULL), 0);
+	assert_int_equal(capture_opts_parse(&o, CAPTURE_OPT_BATCH, "0"), 0);
+	assert_int_equal(capture_opts_parse(&o, '?', NULL), -1);    /* unknown: "Try --help" */
+	assert_int_equal(finish(&o, 3, words), 0);
+	assert_string_equal(o.name, "eth1@0,2");
+	assert_string_equal(o.cap.filter, "tcp port 80");
+	assert_int_equal(o.cap.mem_budget, 8u << 20);
+	assert_int_equal(o.cap.backend, MQCAP_BACKEND_XDP);         /* --exclusive */
+	assert_int_equal(o.count, 2000);
+	assert_true(o.ro.capture == &o.cap);
+	assert_true(o.ro.flags & MQCAP_RUN_F_NO_BATCH);
+	assert_true(o.ro.flags & MQCAP_RUN_F_FIT);
+	capture_opts_free(&o);
+
+	/* conflicts are refused */
+	capture_opts_init(&o);
+	assert_int_equal(capture_opts_parse(&o, 'i', "packet:eth1"), 0);
+	assert_int_equal(capture_opts_parse(&o, CAPTURE_OPT_EXCLUSIVE, NULL), 0);
+	assert_int_equal(finish(&o, 0, NULL), -1);
+	capture_opts_init(&o);
+	assert_int_equal(capture_opts_parse(&o, 'i', "eth1"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'f', "udp"), 0);
+	assert_int_equal(finish(&o, 1, words), -1);                 /* a filter given twice */
+	capture_opts_free(&o);
+	capture_opts_init(&o);
+	assert_int_equal(finish(&o, 0, NULL), -1);                  /* nothing to capture */
+	capture_opts_init(&o);
+	assert_int_equal(capture_opts_parse(&o, 'i', "eth1"), 0);
+	assert_int_equal(capture_opts_parse(&o, 'q', NULL), 0);
+	assert_int_equal(capture_opts_parse(&o, CAPTURE_OPT_JSON, NULL), 0);
+	assert_int_equal(finish(&o, 0, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_no_blanks_or_signs),
 		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_capture_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

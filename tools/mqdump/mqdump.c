@@ -12,13 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capname.h"
+#include "capture_opts.h"
 #include "cli.h"
-#include "metrics_cli.h"
-#include "privdrop.h"
 #include "mqdump.h"
 #include "range.h"
-#include "run_reports.h"
 
 static const char usage[] =
 "Usage: mqdump -i NAME [-i NAME...] -w PATTERN [options] [FILTER...]\n"
@@ -32,6 +29,12 @@ static const char usage[] =
 "  -F, --format pcapng|pcap\n"
 "                         pcapng (default: RX queue per packet in epb_queue, drop counters at\n"
 "                         close) or classic pcap with nanosecond timestamps (libpcap's writer)\n"
+"      --time-order       a file that several queues share gets their packets in timestamp\n"
+"                         order (as mergecap merges), not burst by burst: each packet waits\n"
+"                         until every queue of the file has shown a later one, or at most the\n"
+"                         window. One that comes later than that is written at once, out of\n"
+"                         order, and counted as late\n"
+"      --time-window T    --time-order's window (default 100ms; implies --time-order)\n"
 "  -C, --file-size SIZE   start a new file before one would grow past SIZE: a plain number is\n"
 "                         millions of bytes (as tcpdump's -C), or bytes with k, M, G\n"
 "  -G, --rotate-seconds N start a new file at every multiple of N seconds of the wall clock\n"
@@ -43,24 +46,16 @@ static const char usage[] =
 "      --force            overwrite files that exist (default: refuse)\n"
 "      --buffer SIZE      write buffer per output file (default 1 MiB)\n"
 "      --flush-ms N       write buffered packets at least every N ms (default 1000)\n"
-"  -i, --interface NAME   what to capture; repeatable. NAME: eth1 (all RX queues), eth1@2\n"
-"                         (queue 2), eth1@0-3, eth1@1,5, eth1,eth2, packet:eth1 / xdp:eth1,\n"
-"                         pcap:FILE (offline file)\n"
+CAPTURE_OPTS_HELP_INTERFACE
 "  -n, --threads N        capture threads (default: one per queue, at most one per CPU)\n"
-"  -g, --cpus LIST|auto|none\n"
-"                         where threads run (as mqcount: default auto, beside the pollers)\n"
-"      --oversubscribe    allow more threads than CPUs\n"
-"  -b, --backend auto|xdp|packet\n"
-"  -f, --filter EXPR      tcpdump filter; or give it as trailing arguments\n"
-"  -s, --snaplen N        bytes kept per packet (default 262144)\n"
+CAPTURE_OPTS_HELP_PLACE
 "  -c, --count N          stop after about N packets (a burst may add a few; all are written)\n"
-"  -d, --duration T       stop after T (10, 10s, 500ms, 2m)\n"
+CAPTURE_OPTS_HELP_DURATION
 "  -l, --interval T       live line period (default 1s)\n"
 "  -q, --quiet            no live line, only the summary\n"
 "      --json             JSON lines: one per interval, the summary\n"
-METRICS_CLI_HELP"      --pin-pollers      pin unpinned threaded-NAPI pollers where the plan puts them\n"
-"      --no-numa          ignore the NIC's NUMA node when placing\n"
-"      --batch-us N       wait after a short burst (as mqcount)\n"
+METRICS_CLI_HELP
+CAPTURE_OPTS_HELP_PLACEMENT
 "  -Z, --relinquish-privileges USER\n"
 "                         open the capture and the first files as root, then go on as USER\n"
 "                         with no capability left; later files (rotation) are created by USER\n"
@@ -68,14 +63,14 @@ METRICS_CLI_HELP"      --pin-pollers      pin unpinned threaded-NAPI pollers whe
 "\n"
 "A file is written as NAME.part and renamed to NAME once complete (after fsync). Per queue,\n"
 "captured = written + write drops; the summary checks it. Exit status: 0, 1 on a capture or\n"
-"write error (disk full: files are closed valid), 2 on bad usage. See mqdump(8).\n";
+"write error (disk full, I/O error: files are closed valid), 2 on bad usage. See mqdump(8).\n";
 
 enum {
-	OPT_OVERSUB = 256, OPT_JSON, OPT_PIN_POLLERS, OPT_NO_NUMA, OPT_BATCH, OPT_FORCE, OPT_BUFFER,
-	OPT_FLUSH, OPT_FILE_PACKETS, OPT_METRICS_FILE, OPT_METRICS_LISTEN,
+	OPT_FORCE = 256, OPT_BUFFER, OPT_FLUSH, OPT_FILE_PACKETS, OPT_TIME_ORDER, OPT_TIME_WINDOW,
 };
 
 static const struct option longopts[] = {
+	CAPTURE_OPTS_LONG,
 	{ "write", required_argument, NULL, 'w' },
 	{ "format", required_argument, NULL, 'F' },
 	{ "file-size", required_argument, NULL, 'C' },
@@ -86,25 +81,9 @@ static const struct option longopts[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "flush-ms", required_argument, NULL, OPT_FLUSH },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "threads", required_argument, NULL, 'n' },
-	{ "cpus", required_argument, NULL, 'g' },
-	{ "backend", required_argument, NULL, 'b' },
-	{ "filter", required_argument, NULL, 'f' },
-	{ "snaplen", required_argument, NULL, 's' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "interval", required_argument, NULL, 'l' },
-	{ "quiet", no_argument, NULL, 'q' },
+	{ "time-order", no_argument, NULL, OPT_TIME_ORDER },
+	{ "time-window", required_argument, NULL, OPT_TIME_WINDOW },
 	{ "help", no_argument, NULL, 'h' },
-	{ "relinquish-privileges", required_argument, NULL, 'Z' },
-	{ "oversubscribe", no_argument, NULL, OPT_OVERSUB },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "pin-pollers", no_argument, NULL, OPT_PIN_POLLERS },
-	{ "no-numa", no_argument, NULL, OPT_NO_NUMA },
-	{ "batch-us", required_argument, NULL, OPT_BATCH },
-	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
-	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ 0 },
 };
 
@@ -133,7 +112,7 @@ static int on_burst(void *user, unsigned worker, const struct mqcap_pkt *pkts, u
 /* ---- output: live line, summary, JSON ---- */
 
 struct qline {
-	uint64_t cap, wr, wdrop, kdrop, kseen;
+	uint64_t cap, wr, wdrop, kdrop, kseen, late;
 };
 
 static void qline_read(struct dump *d, unsigned q, struct qline *l)
@@ -144,6 +123,7 @@ static void qline_read(struct dump *d, unsigned q, struct qline *l)
 	l->cap = atomic_load_explicit(&d->cnt[q].captured, memory_order_relaxed);
 	l->wr = atomic_load_explicit(&d->cnt[q].written, memory_order_relaxed);
 	l->wdrop = atomic_load_explicit(&d->cnt[q].wdrop, memory_order_relaxed);
+	l->late = atomic_load_explicit(&d->cnt[q].late, memory_order_relaxed);
 	l->kdrop = st.drop_ring_full + st.drop_fill_empty + st.drop_no_socket + st.drop_invalid;
 	l->kseen = st.kernel_seen;
 }
@@ -226,12 +206,13 @@ static int print_summary(struct dump *d, bool json, double secs, const char *fmt
 		t.wdrop += l.wdrop;
 		t.kdrop += l.kdrop;
 		t.kseen += l.kseen;
+		t.late += l.late;
 		if (json) {
 			printf("%s{\"name\":", q ? "," : "");
 			json_str(name);
 			printf(",\"captured\":%" PRIu64 ",\"written\":%" PRIu64 ",\"write_drops\":%" PRIu64
-			       ",\"kernel_drops\":%" PRIu64 ",\"kernel_seen\":%" PRIu64 "}", l.cap, l.wr,
-			       l.wdrop, l.kdrop, l.kseen);
+			       ",\"kernel_drops\":%" PRIu64 ",\"kernel_seen\":%" PRIu64 ",\"late\":%"
+			       PRIu64 "}", l.cap, l.wr, l.wdrop, l.kdrop, l.kseen, l.late);
 		} else {
 			printf("  %-18s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %14.0f\n",
 			       name, l.cap, l.wr, l.wdrop, l.kdrop, secs > 0 ? (double)l.wr / secs : 0);
@@ -239,10 +220,11 @@ static int print_summary(struct dump *d, bool json, double secs, const char *fmt
 	}
 	if (json) {
 		printf("],\"total\":{\"captured\":%" PRIu64 ",\"written\":%" PRIu64 ",\"write_drops\":%"
-		       PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"kernel_seen\":%" PRIu64 "},\"stray\":%"
-		       PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"max_write_ms\":%.3f,"
-		       "\"balanced\":%s,\"error\":", t.cap, t.wr, t.wdrop, t.kdrop, t.kseen, stray, files,
-		       bytes, maxw, bad ? "false" : "true");
+		       PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"kernel_seen\":%" PRIu64 ",\"late\":%"
+		       PRIu64 "},\"stray\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
+		       ",\"max_write_ms\":%.3f,\"time_order_window_ms\":%.1f,\"balanced\":%s,"
+		       "\"error\":", t.cap, t.wr, t.wdrop, t.kdrop, t.kseen, t.late, stray, files,
+		       bytes, maxw, (double)d->cfg.window_ns / 1e6, bad ? "false" : "true");
 		if (d->errmsg[0])
 			json_str(d->errmsg);
 		else
@@ -258,6 +240,9 @@ static int print_summary(struct dump *d, bool json, double secs, const char *fmt
 		if (stray)
 			printf("%" PRIu64 " packets came from a queue outside the plan and were not written\n",
 			       stray);
+		if (d->cfg.time_order)
+			printf("time order (window %.0f ms): %" PRIu64 " packets came later than the window "
+			       "and were written out of order\n", (double)d->cfg.window_ns / 1e6, t.late);
 	}
 	fflush(stdout);
 	return bad;
@@ -298,29 +283,43 @@ static void map_queues(struct dump *d, const struct cli_capname *cn)
 	}
 }
 
+/* What the main thread does while the run goes on (capture_opts_wait's callbacks). */
+struct live {
+	struct dump *d;
+	bool json;
+	uint64_t t0;
+};
+
+static void every_wait(void *user)
+{
+	dump_tick(((struct live *)user)->d);
+}
+
+static void live_line(void *user)
+{
+	struct live *l = user;
+
+	print_tick(l->d, l->json, (double)(cli_now_ns() - l->t0) / 1e9);
+}
+
 int main(int argc, char **argv)
 {
-	MQCAP_OPTS(cap);
-	MQCAP_RUN_OPTS(ro);
-	static struct cli_capname cn;
+	static struct capture_opts o;
 	static struct dump d;
-	struct metrics_cli mc = { 0 };
-	struct run_reports reports = { 0 };
-	char name[8192];
-	const char *filter = NULL, *backend = NULL, *drop_user = NULL;
-	char *trailing = NULL;
-	uint64_t v, duration_ms = 0, interval_ms = 1000, threads = 0;
-	int cpus[CPU_SETSIZE], ncpus = 0, opt, rc, exit_code = 0;
-	bool oversub = false, json = false, quiet = false, no_pin = false, have_n = false;
+	uint64_t v;
+	int opt, rc, exit_code = 0;
 	struct ctx ctx = { .d = &d };
+	struct live live;
 	uint64_t t0;
-	double secs;
+	double secs = 0;
 
+	capture_opts_init(&o);
 	d.cfg.format = DUMP_PCAPNG;
 	d.cfg.buf_bytes = 1u << 20;
 	d.cfg.flush_ms = 1000;
 	pthread_mutex_init(&d.errmu, NULL);
-	while ((opt = getopt_long(argc, argv, "+w:F:C:G:W:z:i:n:g:b:f:s:c:d:l:qhZ:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+w:F:C:G:W:z:" CAPTURE_OPTS_SHORT "h", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'w':
 			if (!*optarg) {
@@ -381,220 +380,75 @@ int main(int argc, char **argv)
 			if (cli_parse_u64_range(optarg, "--flush-ms", 1, 3600000, "ms", &d.cfg.flush_ms))
 				return 2;
 			break;
-		case 'i':
-			if (cli_capname_add(&cn, optarg))
+		case OPT_TIME_ORDER:
+			d.cfg.time_order = true;
+			break;
+		case OPT_TIME_WINDOW:
+			if (cli_parse_duration_ms(optarg, "--time-window", &v))
 				return 2;
-			break;
-		case 'n':
-			if (cli_parse_u64_range(optarg, "-n", 1, 4096, "threads", &threads))
-				return 2;
-			have_n = true;
-			break;
-		case 'g':
-			if (!strcmp(optarg, "auto")) {
-				ncpus = 0;
-				no_pin = false;
-			} else if (!strcmp(optarg, "none")) {
-				no_pin = true;
-			} else {
-				ncpus = cli_parse_cpu_order(optarg, "-g", cpus, CPU_SETSIZE);
-				if (ncpus < 0)
-					return 2;
-			}
-			break;
-		case 'b':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "xdp") && strcmp(optarg, "packet")) {
-				cli_warn("-b: expected auto, xdp or packet, got '%s'", optarg);
+			if (v < 1 || v > 60000) {
+				cli_warn("--time-window: expected 1ms to 60s, got '%s'", optarg);
 				return 2;
 			}
-			backend = optarg;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 's':
-			if (cli_parse_u64_range(optarg, "-s", 1, MQCAP_SNAPLEN_DEFAULT, "bytes of snaplen", &v))
-				return 2;
-			cap.snaplen = (uint32_t)v;
-			break;
-		case 'c':
-			if (cli_parse_u64_range(optarg, "-c", 1, UINT64_MAX, "packets", &ctx.count))
-				return 2;
-			break;
-		case 'd':
-			if (cli_parse_duration_ms(optarg, "-d", &duration_ms))
-				return 2;
-			if (!duration_ms) {
-				cli_warn("-d: expected a positive duration");
-				return 2;
-			}
-			break;
-		case 'l':
-			if (cli_parse_duration_ms(optarg, "-l", &interval_ms))
-				return 2;
-			if (interval_ms < 100) {
-				cli_warn("-l: the interval must be at least 100ms");
-				return 2;
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'Z':
-			if (cli_privileges_user_check(optarg))
-				return 2;
-			drop_user = optarg;
-			break;
-		case OPT_OVERSUB:
-			oversub = true;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_PIN_POLLERS:
-			ro.flags |= MQCAP_RUN_F_PIN_POLLERS;
-			break;
-		case OPT_NO_NUMA:
-			ro.flags |= MQCAP_RUN_F_NO_NUMA;
-			break;
-		case OPT_BATCH:
-			if (cli_parse_u64_range(optarg, "--batch-us", 0, 100000, "microseconds", &v))
-				return 2;
-			ro.batch_usecs = (unsigned)v;
-			if (!v)
-				ro.flags |= MQCAP_RUN_F_NO_BATCH;
-			break;
-		case OPT_METRICS_FILE:
-			mc.file = optarg;
-			break;
-		case OPT_METRICS_LISTEN:
-			mc.listen = optarg;
+			d.cfg.time_order = true;
+			d.cfg.window_ns = v * 1000000ull;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'mqdump --help'.\n");
-			return 2;
+			if (capture_opts_parse(&o, opt, optarg))
+				return 2;
 		}
 	}
-	if (optind < argc) {
-		size_t len = 0;
-
-		for (int i = optind; i < argc; i++)
-			len += strlen(argv[i]) + 1;
-		trailing = calloc(1, len + 1);
-		if (!trailing)
-			cli_die(1, "out of memory");
-		for (int i = optind; i < argc; i++) {
-			if (i > optind)
-				strcat(trailing, " ");
-			strcat(trailing, argv[i]);
-		}
-		if (filter) {
-			cli_warn("a filter is given twice: -f '%s' and '%s' (use one)", filter, trailing);
-			return 2;
-		}
-		filter = trailing;
-	}
-	if (!cn.ndevs && !*cn.pcap) {
-		cli_warn("nothing to capture: give -i NAME (see --help)");
+	if (capture_opts_finish(&o, argc, argv, optind)) {
+		capture_opts_free(&o);
 		return 2;
 	}
 	if (!d.cfg.pattern) {
 		cli_warn("no output: give -w PATTERN (see --help)");
 		return 2;
 	}
-	if (backend && *cn.prefix && strncmp(cn.prefix, backend, strlen(backend))) {
-		cli_warn("-b %s conflicts with the backend prefix %s in -i", backend, cn.prefix);
-		return 2;
-	}
-	if (backend && *cn.pcap) {
-		cli_warn("-b %s conflicts with a pcap: file", backend);
-		return 2;
-	}
-	if (no_pin && ncpus) {
-		cli_warn("-g none and a CPU list conflict");
-		return 2;
-	}
-	if (json && quiet) {
-		cli_warn("--json and -q conflict (--json prints only JSON lines already)");
-		return 2;
-	}
 	if (d.cfg.ring && !d.cfg.file_bytes && !d.cfg.file_packets && !d.cfg.rotate_s) {
 		cli_warn("-W needs a rotation (-C, -G or --file-packets)");
 		return 2;
 	}
-	if (have_n && !oversub && (int)threads > cli_online_cpus()) {
-		cli_warn("-n %llu: more threads than the %d CPU(s) this process may use; add "
-			 "--oversubscribe to do it anyway", (unsigned long long)threads, cli_online_cpus());
-		return 2;
-	}
+	if (d.cfg.time_order && !d.cfg.window_ns)
+		d.cfg.window_ns = DUMP_WINDOW_DEFAULT_NS;
+	ctx.count = o.count;
+	d.cfg.snaplen = o.cap.snaplen ? o.cap.snaplen : MQCAP_SNAPLEN_DEFAULT;
 
-	cli_capname_build(&cn, name, sizeof(name));
-	if (backend && !strcmp(backend, "xdp"))
-		cap.backend = MQCAP_BACKEND_XDP;
-	else if (backend && !strcmp(backend, "packet"))
-		cap.backend = MQCAP_BACKEND_PACKET;
-	cap.filter = filter;
-	cap.flags |= MQCAP_F_PROMISC;
-	d.cfg.snaplen = cap.snaplen ? cap.snaplen : MQCAP_SNAPLEN_DEFAULT;
-	ro.capture = &cap;
-	ro.workers = (unsigned)threads;
-	ro.cpus = ncpus ? cpus : NULL;
-	ro.ncpus = (unsigned)ncpus;
-	ro.flags |= MQCAP_RUN_F_FIT;
-	if (oversub)
-		ro.flags |= MQCAP_RUN_F_OVERSUBSCRIBE;
-	if (no_pin)
-		ro.flags |= MQCAP_RUN_F_NO_PIN;
-
-	/* -Z: before any thread exists, so the capture's threads inherit it */
-	if (drop_user && cli_privileges_prepare(drop_user))
-		return 1;
-	d.run = mqcap_run_open(name, &ro, on_burst, &ctx);
+	d.run = capture_opts_open(&o, on_burst, &ctx, &exit_code);
 	if (!d.run) {
-		cli_warn("%s", mqcap_last_error());
-		free(trailing);
-		return errno == EINVAL || errno == E2BIG || errno == ENODEV ? 2 : 1;
+		capture_opts_free(&o);
+		return exit_code;
 	}
-	map_queues(&d, &cn);
+	map_queues(&d, &o.cn);
 	/* Before any file exists: a bad address or metrics file is refused with nothing made. */
-	if (metrics_cli_start(&mc, d.run, (unsigned)interval_ms, write_drops, &d)) {
+	if (metrics_cli_start(&o.mc, d.run, (unsigned)o.interval_ms, write_drops, &d)) {
 		mqcap_run_close(d.run);
 		return 2;
 	}
 	if (dump_outputs_make(&d)) {
-		metrics_cli_finish(&mc);
+		metrics_cli_finish(&o.mc);
 		mqcap_run_close(d.run);
 		return 2;
 	}
 	if (dump_outputs_open(&d)) {
-		metrics_cli_finish(&mc);
+		metrics_cli_finish(&o.mc);
 		dump_outputs_close(&d);
 		mqcap_run_close(d.run);
 		return 1;
 	}
-	cli_stop_on_signals();
-	rc = mqcap_run_start(d.run);
-	if (rc) {
-		dump_fail(&d, "%s", mqcap_run_errmsg(d.run));
-		cli_warn("%s", mqcap_run_errmsg(d.run));
+	if (capture_opts_start(&o, d.run)) {
+		dump_fail(&d, "the capture did not start");
+		dump_outputs_abandon(&d);
 		exit_code = 1;
 		goto out;
 	}
-	metrics_cli_started(&mc);
-	/* Every socket, program and map is open now: the rest needs no privilege. */
-	if (drop_user && cli_drop_privileges(drop_user)) {
-		dump_fail(&d, "-Z %s: cannot give up privileges", drop_user);
-		mqcap_run_stop(d.run);
-		mqcap_run_wait(d.run, -1);
-		exit_code = 1;
-		goto out;
-	}
-	if (!json && !quiet) {
+	if (!o.json && !o.quiet) {
 		printf("capturing from %s with %s into %u file(s) (Ctrl-C to stop)\nbackend: %s\n",
-		       name, mqcap_run_backend_name(d.run), d.nsinks, mqcap_run_backend_reason(d.run));
+		       o.name, mqcap_run_backend_name(d.run), d.nsinks, mqcap_run_backend_reason(d.run));
 		for (unsigned q = 0; q < d.nq; q++) {
 			char f[PATH_MAX];
 
@@ -607,31 +461,12 @@ int main(int argc, char **argv)
 		cli_warn("warning: %s", mqcap_run_stack_warning(d.run));
 	fflush(stdout);
 	t0 = cli_now_ns();
-	{
-		uint64_t next = t0 + interval_ms * 1000000ull;
-
-		for (;;) {
-			uint64_t now = cli_now_ns();
-
-			if (cli_stop_requested())
-				break;
-			if (duration_ms && now - t0 >= duration_ms * 1000000ull)
-				break;
-			/* 100 ms waits keep Ctrl-C, -d, flushes and -G boundaries prompt. */
-			rc = mqcap_run_wait(d.run, 100);
-			run_reports_print(d.run, &reports);
-			if (rc != -ETIMEDOUT)
-				break;
-			dump_tick(&d);
-			if (!quiet && cli_now_ns() >= next) {
-				print_tick(&d, json, (double)(cli_now_ns() - t0) / 1e9);
-				next += interval_ms * 1000000ull;
-			}
-		}
-	}
+	live = (struct live){ .d = &d, .json = o.json, .t0 = t0 };
+	/* 100 ms waits keep Ctrl-C, -d, flushes, -G boundaries and --time-order's window prompt. */
+	capture_opts_wait(&o, d.run, every_wait, o.quiet ? NULL : live_line, &live);
 	mqcap_run_stop(d.run);
 	rc = mqcap_run_wait(d.run, -1);
-	run_reports_print(d.run, &reports);
+	capture_opts_link_reports(&o, d.run);
 	if (rc && !atomic_load(&d.failed))
 		dump_fail(&d, "%s", mqcap_run_errmsg(d.run));
 	secs = (double)(cli_now_ns() - t0) / 1e9;
@@ -643,21 +478,21 @@ out:
 			cli_warn("%s", d.errmsg);
 			exit_code = 1;
 		}
-		if (print_summary(&d, json, secs, d.cfg.format == DUMP_PCAPNG ? "pcapng" : "pcap")) {
+		if (print_summary(&d, o.json, secs, d.cfg.format == DUMP_PCAPNG ? "pcapng" : "pcap")) {
 			cli_warn("the counters do not add up: captured != written + write drops");
 			exit_code = 1;
 		}
-		if (!json && d.errmsg[0])
+		if (!o.json && d.errmsg[0])
 			printf("error: %s\n", d.errmsg);
 	}
 	/* After the files are complete: the final write drops, as the summary counted them. */
-	if (metrics_cli_finish(&mc) && !exit_code)
+	if (metrics_cli_finish(&o.mc) && !exit_code)
 		exit_code = 1;
 	mqcap_run_close(d.run);
 	free(d.qdev);
 	free(d.qid);
 	free(d.cnt);
 	free(d.lut);
-	free(trailing);
+	capture_opts_free(&o);
 	return exit_code;
 }

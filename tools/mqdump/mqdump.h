@@ -25,15 +25,28 @@ struct dump_cfg {
 	size_t buf_bytes;         /* write buffer per output file */
 	uint64_t flush_ms;        /* write buffered packets at least this often */
 	uint32_t snaplen;
+	bool time_order;          /* --time-order: shared outputs get their packets in timestamp order */
+	uint64_t window_ns;       /* how long a packet may wait for the other queues of its output */
 };
 
+/* --time-window's default: a capture thread that is late by this much (its queue's packets
+ * still in the kernel's ring) makes its packets late. */
+#define DUMP_WINDOW_DEFAULT_NS 100000000ull
+/* --time-order's staging memory per queue of a shared output: at 1 Mpps of 64-byte frames
+ * split over 4 queues, a 100 ms window stages ~2.4 MiB per queue. When a queue's is full, the
+ * oldest staged packet of the output is written before its time. */
+#define DUMP_STAGE_BYTES (8u << 20)
+
 /* Per queue, written by the queue's worker (captured) or under its output's lock (the rest);
- * read by the main thread for the live line. captured = written + wdrop + still buffered. */
+ * read by the main thread for the live line. captured = written + wdrop + still buffered or
+ * staged (--time-order); at the end, captured = written + wdrop. */
 struct dump_qcount {
 	_Atomic uint64_t captured;
 	_Atomic uint64_t written;
 	_Atomic uint64_t wdrop;   /* captured but not written: the write failed (disk full, I/O error) */
-	char pad[64 - 3 * sizeof(uint64_t)];
+	_Atomic uint64_t late;    /* --time-order: written out of order, after a later packet of
+				   * another queue (it came later than the window) */
+	char pad[64 - 4 * sizeof(uint64_t)];
 };
 
 struct sink;
@@ -72,6 +85,9 @@ int dump_outputs_make(struct dump *d);
 /* Start the finisher thread and open the first file of every output. 0, or -1 after
  * printing why (nothing is left behind). */
 int dump_outputs_open(struct dump *d);
+/* Take back the files opened (closed and removed, never renamed): no half-made files from a
+ * run that never ran. dump_outputs_close() must still follow. */
+void dump_outputs_abandon(struct dump *d);
 /* A worker's burst: count, buffer, rotate, write. */
 void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n);
 /* Main thread, a few times a second: write buffers older than flush_ms, rotate at -G boundaries. */

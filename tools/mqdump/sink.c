@@ -18,6 +18,15 @@
  * its last write: a reader of a file whose writer was killed sees every flushed packet. A
  * failed or short write (disk full) is cut back with ftruncate() to the last whole block, the
  * packets of that buffer are counted as write drops, and the run stops.
+ *
+ * --time-order: an output that several queues share stages each queue's packets (a copy: the
+ * views are gone when the callback returns) and takes the oldest head of all its queues while
+ * either every queue has something staged (each queue's packets come in their time order, so
+ * no queue can still bring an older one) or that head is older than the window by the wall
+ * clock (a queue with nothing staged had that long to show an earlier packet). The capture
+ * threads merge after each burst, the main thread every ~100 ms for idle queues. A packet that
+ * comes later than the window is older than one already written: it is written at once, out
+ * of order, and counted as late; nothing is held back or lost for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +44,7 @@
 
 #include "cli.h"
 #include "mqdump.h"
+#include "order.h"
 #include "pcapng.h"
 
 extern char **environ;
@@ -65,6 +75,9 @@ struct sink {
 	pcap_t *dead;
 	pcap_dumper_t *pd;
 	int err;                     /* a write failed: the output is dead, packets are dropped */
+	struct stage *stage;         /* --time-order with several queues: one per queue of qs */
+	uint16_t *slot;              /* queue of the run -> its index in qs */
+	uint64_t last_ts;            /* --time-order: the newest timestamp written */
 };
 
 #define NOQ 0xFFFFu
@@ -333,14 +346,24 @@ static void fsync_dir_of(const char *path)
 
 static void finish(struct dump *d, struct job *j)
 {
-	if (fsync(j->fd))
-		dump_fail(d, "fsync %s: %s", j->tmp, strerror(errno));
+	bool synced = true;
+
+	/* A failed fsync: the kernel could not write some of the file back. What a reader sees
+	 * now may not be what the disk holds, so the file keeps its temporary name (the final name
+	 * promises a complete file) and the ring keeps the file it would have let go. */
+	if (fsync(j->fd)) {
+		dump_fail(d, "fsync %s: %s (the file keeps that name: its data may not all be on "
+			  "the disk)", j->tmp, strerror(errno));
+		synced = false;
+	}
 	if (close(j->fd))
 		dump_fail(d, "close %s: %s", j->tmp, strerror(errno));
 	if (!j->bytes) {
 		/* Not even the file header reached the disk: there is nothing a reader could open. */
 		unlink(j->tmp);
 		cli_warn("%s: nothing could be written, removed", j->tmp);
+	} else if (!synced) {
+		return;
 	} else if (rename(j->tmp, j->final)) {
 		dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(errno));
 		return;
@@ -689,6 +712,66 @@ static void sink_packet(struct sink *s, unsigned q, const struct mqcap_pkt *p)
 	s->file_pkts++;
 }
 
+/* --time-order: write the oldest staged packet of the output if it may go (see the top), or
+ * anyway with force. Returns false when nothing was written. Lock held. */
+static bool merge_one(struct sink *s, uint64_t now_ns, bool force)
+{
+	uint64_t best_ts = UINT64_MAX;
+	unsigned best = 0;
+	bool every = true;
+	struct mqcap_pkt p;
+	unsigned q;
+
+	for (unsigned i = 0; i < s->nqs; i++) {
+		uint64_t ts = stage_head_ts(&s->stage[i]);
+
+		if (!s->stage[i].n)
+			every = false;
+		else if (ts < best_ts || best_ts == UINT64_MAX) {
+			best_ts = ts;
+			best = i;
+		}
+	}
+	if (!stage_head(&s->stage[best], &p))
+		return false;
+	if (!force && !every && best_ts + s->d->cfg.window_ns > now_ns)
+		return false;
+	q = s->qs[best];
+	if (p.ts_ns < s->last_ts)
+		atomic_fetch_add_explicit(&s->d->cnt[q].late, 1, memory_order_relaxed);
+	else
+		s->last_ts = p.ts_ns;
+	sink_packet(s, q, &p);
+	stage_pop(&s->stage[best]);
+	return true;
+}
+
+static void merge(struct sink *s, uint64_t now_ns)
+{
+	while (merge_one(s, now_ns, false))
+		;
+}
+
+/* Stage a packet of queue q; a full stage first lets the oldest packets go. Lock held. */
+static void stage_packet(struct sink *s, unsigned q, const struct mqcap_pkt *p)
+{
+	struct stage *st = &s->stage[s->slot[q]];
+
+	while (!stage_push(st, p))
+		if (!merge_one(s, 0, true))
+			break; /* cannot happen: stage_init() leaves room for a packet of snaplen */
+}
+
+/* Done with an output for this burst: merge, write a buffer older than --flush-ms, unlock. */
+static void release(struct sink *s)
+{
+	if (s->stage)
+		merge(s, realtime_ns());
+	if (s->len && cli_now_ns() - s->last_flush_ns >= s->d->cfg.flush_ms * 1000000ull)
+		sink_flush(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
 void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
 {
 	struct sink *cur = NULL;
@@ -709,17 +792,17 @@ void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
 		s = d->qsink[q];
 		if (s != cur) {
 			if (cur)
-				pthread_mutex_unlock(&cur->mu);
+				release(cur);
 			pthread_mutex_lock(&s->mu);
 			cur = s;
 		}
-		sink_packet(s, (unsigned)q, &p[i]);
+		if (s->stage)
+			stage_packet(s, (unsigned)q, &p[i]);
+		else
+			sink_packet(s, (unsigned)q, &p[i]);
 	}
-	if (cur) {
-		if (cur->len && cli_now_ns() - cur->last_flush_ns >= cur->d->cfg.flush_ms * 1000000ull)
-			sink_flush(cur);
-		pthread_mutex_unlock(&cur->mu);
-	}
+	if (cur)
+		release(cur);
 }
 
 void dump_tick(struct dump *d)
@@ -732,7 +815,11 @@ void dump_tick(struct dump *d)
 		/* A busy output is being written by its worker right now: nothing to do for it. */
 		if (pthread_mutex_trylock(&s->mu))
 			continue;
-		if (d->cfg.rotate_s && s->fd >= 0 && !s->err && now >= s->next_rot_ns)
+		if (s->stage)
+			merge(s, now);
+		/* --time-order: packets from before the boundary may wait the window in the stage */
+		if (d->cfg.rotate_s && s->fd >= 0 && !s->err &&
+		    now >= s->next_rot_ns + (s->stage ? d->cfg.window_ns : 0))
 			sink_rotate(s, now);
 		else if (s->len && mono - s->last_flush_ns >= d->cfg.flush_ms * 1000000ull)
 			sink_flush(s);
@@ -758,22 +845,42 @@ int dump_outputs_open(struct dump *d)
 		struct sink *s = d->sinks[k];
 		int rc;
 
+		if (d->cfg.time_order && s->nqs > 1) {
+			s->stage = calloc(s->nqs, sizeof(*s->stage));
+			s->slot = calloc(d->nq, sizeof(*s->slot));
+			if (!s->stage || !s->slot)
+				cli_die(1, "out of memory");
+			for (unsigned i = 0; i < s->nqs; i++) {
+				if (stage_init(&s->stage[i], DUMP_STAGE_BYTES, d->cfg.snaplen))
+					cli_die(1, "out of memory");
+				s->slot[s->qs[i]] = (uint16_t)i;
+			}
+		}
 		pthread_mutex_lock(&s->mu);
 		rc = sink_open(s, now);
 		pthread_mutex_unlock(&s->mu);
 		if (rc) {
-			/* Take back what was opened: no half-made files from a run that never ran. */
-			for (unsigned i = 0; i <= k; i++)
-				if (d->sinks[i]->fd >= 0) {
-					close(d->sinks[i]->fd);
-					unlink(d->sinks[i]->tmp);
-					d->sinks[i]->fd = -1;
-				}
+			dump_outputs_abandon(d);
 			cli_warn("%s", d->errmsg);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void dump_outputs_abandon(struct dump *d)
+{
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+
+		pthread_mutex_lock(&s->mu);
+		if (s->fd >= 0) {
+			close(s->fd);
+			unlink(s->tmp);
+			s->fd = -1;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
 }
 
 void dump_outputs_close(struct dump *d)
@@ -784,6 +891,10 @@ void dump_outputs_close(struct dump *d)
 		struct sink *s = d->sinks[k];
 
 		pthread_mutex_lock(&s->mu);
+		/* --time-order: what is still staged, in order, before the file closes */
+		if (s->stage)
+			while (merge_one(s, 0, true))
+				;
 		sink_close_file(s, NULL);
 		pthread_mutex_unlock(&s->mu);
 	}
@@ -806,6 +917,11 @@ void dump_outputs_close(struct dump *d)
 		free(s->ends);
 		free(s->endq);
 		free(s->ring);
+		if (s->stage)
+			for (unsigned i = 0; i < s->nqs; i++)
+				stage_free(&s->stage[i]);
+		free(s->stage);
+		free(s->slot);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
 	}

@@ -26,9 +26,11 @@
 #include "backend_choice_int.h"
 #include "capture_int.h"
 #include "iface_int.h"
+#include "qnum_int.h"
 #include "source_int.h"
 
 #define WAKE_TAG UINT32_MAX
+#define QNUM_CHECK_MS 250   /* how often the queue numbering and silent queues are checked */
 
 struct mqcap {
 	struct mqcap__err err;
@@ -41,6 +43,12 @@ struct mqcap {
 	bool offline;
 	int pending_err;          /* a reader's error held back because its burst had packets */
 	struct mqcap__err pending_msg;
+	struct mqcap__qnum *qnum[MQCAP__MAX_DEVS]; /* packet: by reader dev index (qnum.c) */
+	unsigned nqnum;
+	unsigned qnum_calls;
+	int64_t next_qnum_ms;
+	unsigned nwarnings;       /* mqcap_warnings() */
+	char warning[MQCAP__ERRLEN];
 	struct mqcap_opts opts;
 	char filter[];            /* opts.filter points here */
 };
@@ -60,6 +68,8 @@ static void readers_close(struct mqcap *c)
 
 static void handle_free(struct mqcap *c)
 {
+	for (unsigned d = 0; d < c->nqnum; d++)
+		mqcap__qnum_close(c->qnum[d]);
 	readers_close(c);
 	if (c->offline && c->readers)
 		free((char *)c->readers[0].path);
@@ -311,6 +321,87 @@ static int ring_budget(struct mqcap *c)
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* packet: one queue numbering per device, fed by the device's frames (qnum.c), watching the
+ * queues this handle reads. */
+static int qnum_open(struct mqcap *c)
+{
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		const struct mqcap__reader *r = &c->readers[i];
+		struct mqcap__iface ifc;
+		int err;
+
+		if (r->first_of_dev) {
+			if (r->dev >= MQCAP__MAX_DEVS)
+				return mqcap__err_set(&c->err, EINVAL, "more than %d devices in one "
+						      "handle", MQCAP__MAX_DEVS);
+			err = mqcap__iface_get(r->dev_name, &ifc, &c->err);
+			if (!err)
+				err = mqcap__qnum_open(&c->qnum[r->dev], r->dev_name, ifc.ifindex,
+						       ifc.rx_queues, ifc.queue_mapping_bias);
+			if (err)
+				return err == -ENOMEM ? mqcap__err_set(&c->err, ENOMEM,
+								       "out of memory") : err;
+			if (r->dev + 1 > c->nqnum)
+				c->nqnum = r->dev + 1;
+		}
+		if (r->dev < c->nqnum && c->qnum[r->dev] &&
+		    mqcap__qnum_select(c->qnum[r->dev], r->queue))
+			return mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void warn(struct mqcap *c, const char *msg)
+{
+	c->nwarnings++;
+	snprintf(c->warning, sizeof(c->warning), "%s", msg);
+}
+
+/* Every QNUM_CHECK_MS: read each device's census, rebuild the queue checks when the numbering
+ * turned out otherwise, keep what it says for mqcap_warnings(). idle: the last poll found
+ * nothing (the clock is read then; under traffic every 64th burst). */
+static void qnum_tick(struct mqcap *c, bool idle)
+{
+	int64_t now;
+
+	if (!c->nqnum || (!idle && (++c->qnum_calls & 63)))
+		return;
+	now = now_ms();
+	if (now < c->next_qnum_ms)
+		return;
+	c->next_qnum_ms = now + QNUM_CHECK_MS;
+	for (unsigned d = 0; d < c->nqnum; d++) {
+		struct mqcap__qnum *qn = c->qnum[d];
+		char msg[MQCAP__ERRLEN];
+		int f;
+
+		if (!qn)
+			continue;
+		f = mqcap__qnum_check(qn, (uint64_t)now * 1000000ull, msg, sizeof(msg));
+		if (f & MQCAP__QNUM_WARN)
+			warn(c, msg);
+		if (!(f & MQCAP__QNUM_RENUMBERED))
+			continue;
+		for (unsigned i = 0; i < c->nreaders; i++) {
+			struct mqcap__reader *r = &c->readers[i];
+			struct mqcap__err e = { 0 };
+
+			if (r->dev != d || !r->priv || !r->be->renumber)
+				continue;
+			if (r->be->renumber(r, mqcap__qnum_offset(qn), mqcap__qnum_settled(qn), &e))
+				warn(c, e.msg);
+		}
+	}
+}
+
 /* Open the planned readers of cn's devices with the backend wanted (or chosen, for auto), then
  * the epoll set. */
 static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqcap_backend want)
@@ -332,6 +423,8 @@ static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqca
 			err = readers_open(c, &mqcap__backend_afpacket);
 		}
 	}
+	if (!err && c->be == &mqcap__backend_afpacket)
+		err = qnum_open(c);
 	return err ? err : epoll_setup(c);
 }
 
@@ -585,14 +678,6 @@ static int poll_readers(struct mqcap *c, struct mqcap_pkt *pkts, unsigned max)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* An EPOLLERR on a reader: the socket's pending error, e.g. ENETDOWN when the link went down. */
 static int reader_error(struct mqcap *c, unsigned i)
 {
@@ -635,6 +720,7 @@ int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeo
 		 * is ours, so holding such a block would turn epoll_wait into a spin. */
 		release_all(c);
 		n = poll_readers(c, pkts, max);
+		qnum_tick(c, n == 0);
 
 		if (n != 0 || timeout_ms == 0)
 			return n;
@@ -646,6 +732,9 @@ int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeo
 				return 0;
 			wait_ms = left > INT_MAX ? INT_MAX : (int)left;
 		}
+		/* an idle handle still checks its queues (a silent one is the point) */
+		if (c->nqnum && (wait_ms < 0 || wait_ms > QNUM_CHECK_MS))
+			wait_ms = QNUM_CHECK_MS;
 		ne = epoll_wait(c->epfd, evs, 16, wait_ms);
 		if (ne < 0) {
 			if (errno == EINTR)
@@ -759,6 +848,13 @@ void mqcap_wake(mqcap_t *c)
 	if (write(c->evfd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is saturated, a wake is pending anyway */
 	}
+}
+
+unsigned mqcap_warnings(const mqcap_t *c, char *buf, size_t len)
+{
+	if (buf && len)
+		snprintf(buf, len, "%s", c->warning);
+	return c->nwarnings;
 }
 
 const char *mqcap_errmsg(const mqcap_t *c)

@@ -13,9 +13,13 @@ struct mqcap__iface {
 	unsigned rx_queues;      /* real (active) RX queues */
 	unsigned max_rx_queues;  /* what `ethtool -L` may raise rx_queues to (ethtool's
 				  * maximums); rx_queues when the driver does not say */
-	/* skb->queue_mapping of a received packet, minus the RX queue. Drivers record q + 1
-	 * (skb_record_rx_queue); veth forwards the sender's TX queue q unchanged. SKF_AD_QUEUE
-	 * reads the raw field, so the AF_PACKET queue check adds this. */
+	/* skb->queue_mapping of a received packet, minus the RX queue, as far as the open can
+	 * tell: 1 where the driver records the queue (skb_record_rx_queue(): q + 1), 0 where
+	 * the frames are another device's and keep its number (veth: the peer's TX queue q,
+	 * which veth delivers on RX queue q; macvlan & co.: their lower device's value). From
+	 * rtnetlink's IFLA_LINK (iface.c), never from the driver's name; a prior that the
+	 * AF_PACKET backend checks against the received frames (qnum.c). SKF_AD_QUEUE reads the
+	 * raw field, so the AF_PACKET queue check adds this. */
 	unsigned queue_mapping_bias;
 	bool up;                 /* IFF_UP */
 	char driver[32];         /* ethtool driver name, "" if unknown */

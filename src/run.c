@@ -527,6 +527,19 @@ void mqcap__run_snapshot(struct rthread *t, uint64_t drop_handoff)
 {
 	mqcap_t *h = atomic_load_explicit(&t->h, memory_order_relaxed);
 
+	/* The handle's warnings, each passed on once (mqcap_run_warnings()). */
+	if (h) {
+		char msg[MQCAP__ERRLEN];
+		unsigned n = mqcap_warnings(h, msg, sizeof(msg));
+
+		if (n != t->warnings_seen) {
+			pthread_mutex_lock(&t->r->mu);
+			t->r->nwarnings += n - t->warnings_seen;
+			snprintf(t->r->warning, sizeof(t->r->warning), "%s", msg);
+			pthread_mutex_unlock(&t->r->mu);
+			t->warnings_seen = n;
+		}
+	}
 	/* The handle reads t's queues in t's order: its queue i is r->q[t->qs[i]]. */
 	if (h)
 		for (unsigned i = 0; i < mqcap_queue_count(h); i++) {
@@ -1286,6 +1299,19 @@ int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queu
 	qi->present = !atomic_load_explicit(&q->gone, memory_order_relaxed);
 	qi->added = q->added;
 	return 0;
+}
+
+unsigned mqcap_run_warnings(const mqcap_run_t *r, char *buf, size_t len)
+{
+	mqcap_run_t *rw = (mqcap_run_t *)r;
+	unsigned n;
+
+	pthread_mutex_lock(&rw->mu);
+	n = r->nwarnings;
+	if (buf && len)
+		snprintf(buf, len, "%s", r->warning);
+	pthread_mutex_unlock(&rw->mu);
+	return n;
 }
 
 unsigned mqcap_run_worker_count(const mqcap_run_t *r)

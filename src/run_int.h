@@ -65,6 +65,7 @@ struct rthread {
 	unsigned batch_us;             /* sleep after a short burst (0: never) */
 	/* thread-local counters */
 	uint64_t packets, bytes, bursts;
+	unsigned warnings_seen;        /* its handle's mqcap_warnings() count already passed on */
 	pthread_mutex_t mu;            /* guards snap */
 	struct mqcap_run_worker_stats snap;
 	int err;
@@ -97,6 +98,8 @@ struct mqcap_run {
 	bool go, started;
 	unsigned nreports;             /* link reports (-ENETDOWN) the run rode through */
 	char report[MQCAP__ERRLEN];    /* the last one's message */
+	unsigned nwarnings;            /* the handles' mqcap_warnings(), all together */
+	char warning[MQCAP__ERRLEN];   /* the newest */
 	char backend[32];
 	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
 	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */

@@ -25,7 +25,10 @@
  *    one), and would need the join order to follow queue_mapping_bias. A handle on a whole
  *    device with many queues is where fanout QM would pay off, as a later optimisation.
  * The raw queue_mapping is q + 1 on drivers that call skb_record_rx_queue() and q on veth
- * (which forwards the sender's TX queue); iface.c says which (queue_mapping_bias).
+ * (which forwards the sender's TX queue) and on what is stacked on it: the open takes iface.c's
+ * prior (queue_mapping_bias), and capture.c rebuilds the check (afp_renumber) when the device's
+ * frames prove another numbering (qnum.c). The program is locked (SO_LOCK_FILTER) only once
+ * the numbering is settled.
  *
  * VLAN. The receive path strips the outer VLAN tag into skb->vlan_tci before taps see the
  * frame (skb_vlan_untag), and TPACKET reports it in tp_vlan_tci/tp_vlan_tpid. We put it back
@@ -71,6 +74,7 @@ struct afp {
 	uint32_t snaplen;
 	bool restore_vlan;
 	struct mqcap__filter filter; /* run here on frames whose tag was put back */
+	struct mqcap__kprog_opts ko; /* the socket program's checks; its queue is rebuilt on renumber */
 	struct mqcap_stats st;   /* received/bytes/filtered counted here, kernel ones summed */
 };
 
@@ -119,11 +123,31 @@ static void ring_geometry(uint32_t ring_bytes, uint32_t *block_size, uint32_t *n
 	*nblocks = ring_bytes / bs < MIN_BLOCKS ? MIN_BLOCKS : ring_bytes / bs;
 }
 
+/* (Re)attach the socket program built from a->ko; lock: nothing may replace it afterwards. */
+static int attach_program(struct mqcap__reader *r, struct afp *a, bool lock, struct mqcap__err *e)
+{
+	struct sock_fprog fprog = { 0 };
+	int err, v = 1;
+
+	err = mqcap__filter_build_kernel(&a->filter, &a->ko, &fprog, e);
+	if (err)
+		return err;
+	/* the kernel swaps programs atomically: each frame meets the old one or the new one */
+	if (setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog))) {
+		err = sys_fail(r, e, "attaching the socket filter");
+		free(fprog.filter);
+		return err;
+	}
+	free(fprog.filter);
+	if (lock)
+		(void)setsockopt(a->fd, SOL_SOCKET, SO_LOCK_FILTER, &v, sizeof(v));
+	return 0;
+}
+
 static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct mqcap__err *e)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	struct mqcap__kprog_opts ko = { .queue_mapping = -1 };
-	struct sock_fprog fprog = { 0 };
 	struct tpacket_req3 req = { 0 };
 	struct mqcap__iface ifc;
 	struct afp *a;
@@ -174,18 +198,10 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 	ko.take_outgoing = r->first_of_dev;
 	ko.defer_vlan = a->restore_vlan;
 	ko.snaplen = a->snaplen;
-	err = mqcap__filter_build_kernel(&a->filter, &ko, &fprog, e);
+	a->ko = ko;
+	err = attach_program(r, a, false, e);
 	if (err)
 		goto fail;
-	if (setsockopt(a->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog))) {
-		err = sys_fail(r, e, "attaching the socket filter");
-		free(fprog.filter);
-		goto fail;
-	}
-	free(fprog.filter);
-	/* the program is final: a later SO_ATTACH_FILTER cannot widen what we receive */
-	v = 1;
-	(void)setsockopt(a->fd, SOL_SOCKET, SO_LOCK_FILTER, &v, sizeof(v));
 
 	ring_geometry(o->ring_bytes, &a->block_size, &a->nblocks);
 	req.tp_block_size = a->block_size;
@@ -367,11 +383,22 @@ static int afp_stats(struct mqcap__reader *r, struct mqcap_stats *st)
 	return 0;
 }
 
+static int afp_renumber(struct mqcap__reader *r, unsigned offset, bool lock, struct mqcap__err *e)
+{
+	struct afp *a = r->priv;
+
+	if (a->ko.queue_mapping < 0)   /* a one-queue device: no queue check to rebuild */
+		return 0;
+	a->ko.queue_mapping = (int)(r->queue + offset);
+	return attach_program(r, a, lock, e);
+}
+
 const struct mqcap__backend mqcap__backend_afpacket = {
 	.name = "packet",
 	.open = afp_open,
 	.recv = afp_recv,
 	.release = afp_release,
 	.stats = afp_stats,
+	.renumber = afp_renumber,
 	.close = afp_close,
 };

@@ -49,6 +49,9 @@ struct mqcap__backend {
 	int (*stats)(struct mqcap__reader *r, struct mqcap_stats *st);
 	/* The name shown to users for this reader, e.g. "xdp (copy)"; NULL means be->name. */
 	const char *(*mode_name)(const struct mqcap__reader *r);
+	/* packet: only. The device numbers its RX queues as queue_mapping q + offset (qnum.c):
+	 * rebuild this reader's queue check; lock: for good. -errno with a message in e. */
+	int (*renumber)(struct mqcap__reader *r, unsigned offset, bool lock, struct mqcap__err *e);
 	void (*close)(struct mqcap__reader *r);
 };
 

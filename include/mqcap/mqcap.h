@@ -234,6 +234,30 @@ int mqcap_fd(const mqcap_t *c);
 /* Make a blocked mqcap_recv_burst() return 0 now. The one call that is safe from any thread. */
 void mqcap_wake(mqcap_t *c);
 
+/*
+ * Warnings: conditions the capture goes on through but that the user should hear about, as
+ * they are found. Returns how many there were since open and copies the newest into buf (len
+ * bytes, "" when none; buf may be NULL); a caller that remembers the count prints each once.
+ * packet: is the one backend that has them so far:
+ *  - a selected RX queue received nothing for 2 s while the device's other queues received
+ *    frames ("eth1@3: RX queue 3 received nothing for 2.0 s while eth1 received 812 frames on
+ *    its other queues ..."): RSS sends it nothing, or the driver numbers its queues otherwise;
+ *  - frames whose kernel queue number names no RX queue of the device (no queue's capture
+ *    gets them; e.g. a veth whose peer has more TX queues than it has RX queues);
+ *  - the device numbers its queues otherwise than the open assumed, and the queue selection
+ *    was corrected (the frames before were sorted by the assumption).
+ *    The kernel gives classic BPF a received frame's queue as skb->queue_mapping: q + 1 where
+ *    the driver records it, q on a veth (its peer's TX queue) and what a veth or NIC below
+ *    left on a macvlan/ipvlan. The open assumes from rtnetlink (q for a device whose frames
+ *    are another device's, q + 1 otherwise) and a census of the device's frames (an eBPF
+ *    socket filter that keeps no frame) settles it;
+ *  - the census cannot run (loading it needs CAP_BPF): the numbering is then unchecked and
+ *    silent queues unreported.
+ * Checked every 250 ms inside mqcap_recv_burst() (a waiting call wakes that often to check,
+ * and still returns only on packets, timeout or mqcap_wake()). The handle's thread only.
+ */
+unsigned mqcap_warnings(const mqcap_t *c, char *buf, size_t len);
+
 /* The message describing the handle's last error. Never NULL. */
 const char *mqcap_errmsg(const mqcap_t *c);
 

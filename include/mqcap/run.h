@@ -206,6 +206,14 @@ struct mqcap_run_queue_info {
 /* Describe queue i: 0, or -EINVAL when i is not below mqcap_run_queue_count(). Any thread. */
 int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi);
 
+/*
+ * Warnings of the run's handles (mqcap_warnings() in mqcap.h: e.g. a selected RX queue that
+ * receives nothing while its device's other queues do), passed on by each thread within
+ * about 50 ms of being found. Returns how many since start and
+ * copies the newest into buf (len bytes, "" when none; buf may be NULL). Any thread.
+ */
+unsigned mqcap_run_warnings(const mqcap_run_t *r, char *buf, size_t len);
+
 /* Per-worker counters (a snapshot). */
 struct mqcap_run_worker_stats {
 	uint64_t ts_ns;         /* CLOCK_MONOTONIC time of the snapshot */

@@ -287,17 +287,24 @@ static void queue_reports(struct capture_opts *o, const mqcap_run_t *run)
 
 void capture_opts_link_reports(struct capture_opts *o, const mqcap_run_t *run)
 {
-	char msg[256];
+	char msg[512];
 	unsigned n = mqcap_run_link_reports(run, msg, sizeof(msg));
 
 	queue_reports(o, run);
-	if (n == o->link_reports)
-		return;
 	if (n == o->link_reports + 1)
 		cli_warn("%s; the capture goes on", msg);
-	else
+	else if (n != o->link_reports)
 		cli_warn("%u link reports, the last: %s; the capture goes on", n - o->link_reports, msg);
 	o->link_reports = n;
+
+	/* the handles' warnings (mqcap_warnings(): e.g. a selected queue that receives nothing
+	 * while the device's others do): said once each, as they come */
+	n = mqcap_run_warnings(run, msg, sizeof(msg));
+	if (n == o->warnings + 1)
+		cli_warn("warning: %s", msg);
+	else if (n != o->warnings)
+		cli_warn("%u warnings, the last: %s", n - o->warnings, msg);
+	o->warnings = n;
 }
 
 

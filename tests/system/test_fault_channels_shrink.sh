@@ -5,7 +5,8 @@
 #   through while mqcount -i packet:DEV --verify captures all 4 under mqsend traffic (xdp:
 #   is refused by the kernel: test_fault_channels). What a user checks:
 #   - mqcount names the queues that went away (DEV@2,3), on stderr as it happens and in the
-#     JSON summary (queue_reports; the queues marked present: false);
+#     JSON summary (queue_reports; the queues marked present: false), and does not call them
+#     idle ("received nothing", a warning meant for a queue RSS starves);
 #   - the capture of the remaining queues goes on: traffic sent after the shrink (the RSS
 #     table narrowed to queues 0-1, the sender's TX queues cut to 2 first) is captured there;
 #   - sent (before and after) = received + dropped exactly, --verify's loss = the drops, and
@@ -36,6 +37,9 @@ kill -INT $COUNT_PID
 wait $COUNT_PID || { cat "$dir/c.err"; tb_fail "mqcount exited $?"; }
 cat "$dir/c.err"
 grep -q "$RX_DEV@2,3 went away" "$dir/c.err" || tb_fail "mqcount did not name $RX_DEV@2,3 as gone"
+# a queue that went away is gone, not idle: no "received nothing" warning for it
+! grep -E "received nothing for|names none of its" "$dir/c.err" ||
+	tb_fail "a warning that the shrink made untrue"
 fault_sum_sends "$dir/s.json" "$dir/s1.json" "$dir/s2.json"
 fault_check "$dir/c.json" "$dir/s.json" exact || tb_fail "counters (see above)"
 python3 - "$dir/c.json" "$RX_DEV" "$before" <<'PY' || tb_fail "queues (see above)"

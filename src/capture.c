@@ -530,6 +530,80 @@ mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap
 	return c;
 }
 
+int mqcap__add_queues(mqcap_t *c, const struct mqcap__qsel *qs, unsigned n)
+{
+	unsigned old = c->nreaders, ndev = 0;
+	struct mqcap__reader *rs;
+	int err = 0;
+
+	if (c->offline)
+		return mqcap__err_set(&c->err, EINVAL, "a file has no queues to add");
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < old; i++)
+		if (c->readers[i].dev >= ndev)
+			ndev = c->readers[i].dev + 1;
+	rs = realloc(c->readers, (old + n) * sizeof(*rs));
+	if (!rs)
+		return mqcap__err_set(&c->err, ENOMEM, "out of memory");
+	c->readers = rs;
+	memset(rs + old, 0, n * sizeof(*rs));
+	for (unsigned i = 0; i < n && !err; i++) {
+		struct mqcap__reader *r = &rs[old + i];
+		struct mqcap__iface ifc;
+		unsigned j;
+
+		for (j = 0; j < old + i; j++)
+			if (!strcmp(rs[j].dev_name, qs[i].dev))
+				break;
+		for (unsigned k = j; k < old + i && !err; k++)
+			if (!strcmp(rs[k].dev_name, qs[i].dev) && rs[k].queue == qs[i].queue)
+				err = mqcap__err_set(&c->err, EINVAL, "%s@%u is read already",
+						     qs[i].dev, qs[i].queue);
+		if (!err)
+			err = mqcap__iface_get(qs[i].dev, &ifc, &c->err);
+		if (!err)
+			err = mqcap__iface_check_queue(qs[i].dev, &ifc, qs[i].queue, &c->err);
+		if (err)
+			break;
+		snprintf(r->dev_name, sizeof(r->dev_name), "%s", qs[i].dev);
+		r->ifindex = ifc.ifindex;
+		r->queue = qs[i].queue;
+		/* A device new to this handle: outgoing frames are reported by the handles
+		 * that had it from the start, so this reader is never the device's first. */
+		r->dev = j < old + i ? rs[j].dev : ndev++;
+		r->be = c->be;
+		r->fd = -1;
+		err = c->be->open(r, &c->opts, &c->err);
+		if (err) {
+			r->priv = NULL; /* the backend cleaned up after itself */
+			break;
+		}
+		c->nreaders = old + i + 1;
+		if (r->fd >= 0) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = old + i };
+
+			if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, r->fd, &ev))
+				err = mqcap__err_set(&c->err, errno, "epoll_ctl: %s",
+						     strerror(errno));
+		}
+	}
+	if (err) {
+		/* back to the handle as it was: close what was added */
+		for (unsigned i = old; i < c->nreaders; i++) {
+			struct mqcap__reader *r = &c->readers[i];
+
+			if (r->fd >= 0)
+				epoll_ctl(c->epfd, EPOLL_CTL_DEL, r->fd, NULL);
+			if (r->priv)
+				r->be->close(r);
+			r->priv = NULL;
+		}
+		c->nreaders = old;
+	}
+	return err;
+}
+
 static void release_all(struct mqcap *c)
 {
 	for (unsigned i = 0; i < c->nreaders; i++)

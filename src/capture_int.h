@@ -27,4 +27,14 @@ struct mqcap__qsel {
 mqcap_t *mqcap__open_queues(const struct mqcap__qsel *qs, unsigned n, enum mqcap_backend backend,
 			    const struct mqcap_opts *opts);
 
+/*
+ * Add readers for these queues to an open live handle, with its backend and its options (each
+ * new queue gets a ring of the size the others got: the memory budget was divided when the
+ * handle opened). For an RX queue that a device gained during a capture (the runtime's
+ * queue watch, run.c). All or nothing: 0, or -errno with the message in mqcap_errmsg(h) and
+ * the handle as it was. Only the thread that receives on h may call it: it reallocates the
+ * readers; mqcap_wake() from other threads stays safe (it touches only the eventfd).
+ */
+int mqcap__add_queues(mqcap_t *h, const struct mqcap__qsel *qs, unsigned n);
+
 #endif

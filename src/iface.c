@@ -170,11 +170,14 @@ int mqcap__iface_get(const char *name, struct mqcap__iface *ifc, struct mqcap__e
 	if (ethtool_ioctl(fd, name, &ch) == 0 && ch.rx_count + ch.combined_count > 0) {
 		/* veth reports rx_count; NICs with paired queues report combined_count */
 		ifc->rx_queues = ch.rx_count + ch.combined_count;
+		ifc->max_rx_queues = ch.max_rx + ch.max_combined;
 	} else {
 		n = sysfs_rx_queues(name, ifc->ifindex);
 		ifc->rx_queues = n > 0 ? (unsigned)n : 1;
 	}
 	close(fd);
+	if (ifc->max_rx_queues < ifc->rx_queues)
+		ifc->max_rx_queues = ifc->rx_queues;
 	ifc->queue_mapping_bias = queue_mapping_prior(ifc->ifindex);
 	return 0;
 }

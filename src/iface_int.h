@@ -11,6 +11,8 @@
 struct mqcap__iface {
 	unsigned ifindex;
 	unsigned rx_queues;      /* real (active) RX queues */
+	unsigned max_rx_queues;  /* what `ethtool -L` may raise rx_queues to (ethtool's
+				  * maximums); rx_queues when the driver does not say */
 	/* skb->queue_mapping of a received packet, minus the RX queue, as far as the open can
 	 * tell: 1 where the driver records the queue (skb_record_rx_queue(): q + 1), 0 where
 	 * the frames are another device's and keep its number (veth: the peer's TX queue q,

@@ -204,9 +204,16 @@ static int format_run(const mqcap_run_t *r, const struct mqcap_metrics_opts *o, 
 	backend_word(bname, backend, sizeof(backend));
 	for (i = 0; i < nq; i++) {
 		const struct mqcap_plan_queue *pq = plan && i < plan->nqueues ? &plan->queues[i] : NULL;
+		struct mqcap_run_queue_info qi;
 
-		snprintf(rows[i].dev, sizeof(rows[i].dev), "%s", pq ? pq->dev : "");
-		snprintf(rows[i].queue, sizeof(rows[i].queue), "%u", pq ? pq->queue : i);
+		/* queues a device gained during the run are not in the plan */
+		if (!pq && mqcap_run_queue_info(r, i, &qi) == 0) {
+			snprintf(rows[i].dev, sizeof(rows[i].dev), "%s", qi.dev_name);
+			snprintf(rows[i].queue, sizeof(rows[i].queue), "%u", qi.queue);
+		} else {
+			snprintf(rows[i].dev, sizeof(rows[i].dev), "%s", pq ? pq->dev : "");
+			snprintf(rows[i].queue, sizeof(rows[i].queue), "%u", pq ? pq->queue : i);
+		}
 		/* Before start (no handle yet) the counters are zero, which is what they are. */
 		if (mqcap_run_queue_stats(r, i, &rows[i].st))
 			memset(&rows[i].st, 0, sizeof(rows[i].st));

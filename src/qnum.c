@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "iface_int.h"
 #include "qnum_int.h"
 #include "xdp_log_int.h"
 #include "queue_census.h"
@@ -63,6 +64,7 @@ struct mqcap__qnum {
 	unsigned nqueues, offset;
 	bool settled, checked_once;
 	bool unmatched_warned;
+	bool resized;                /* the device's RX queue count changed since the open */
 	struct census *cs;           /* NULL: no census (cs_err says why) */
 	int cs_err;
 	unsigned ncpus;
@@ -337,6 +339,25 @@ static void values_text(const struct mqcap__qnum *qn, char *buf, size_t len)
 	}
 }
 
+/*
+ * Has the device's RX queue count changed since the open (`ethtool -L`)? The census is sized
+ * and read for the count of the open, so its evidence says nothing true about the queues
+ * since: frames on a queue the device gained would read as "names no RX queue", a queue it
+ * lost as "receives nothing". The runtime's queue watch reports the change itself
+ * (mqcap_run_queue_reports()). Asked only before acting on the evidence, so the ioctls stay
+ * off the periodic path.
+ */
+static bool resized(struct mqcap__qnum *qn)
+{
+	struct mqcap__iface ifc;
+	struct mqcap__err e;
+
+	if (!qn->resized && mqcap__iface_get(qn->dev, &ifc, &e) == 0 &&
+	    ifc.rx_queues != qn->nqueues)
+		qn->resized = true;
+	return qn->resized;
+}
+
 int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t len)
 {
 	char vals[160];
@@ -366,7 +387,7 @@ int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t
 
 	if (!qn->settled) {
 		want = evidence(qn, &settled);
-		if (want >= 0 && (unsigned)want != qn->offset) {
+		if (want >= 0 && (unsigned)want != qn->offset && !resized(qn)) {
 			snprintf(msg, len, "%s numbers its RX queues as queue_mapping q + %d, not "
 				 "q + %u as assumed at open: the queues are selected anew (frames "
 				 "before this were sorted by the old numbering; frames by "
@@ -384,7 +405,7 @@ int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t
 	if (!(flags & MQCAP__QNUM_WARN) && !qn->unmatched_warned) {
 		uint64_t lost = unmatched(qn, qn->cur);
 
-		if (lost >= EVIDENCE_MIN && (qn->settled || qn->offset == 0)) {
+		if (lost >= EVIDENCE_MIN && (qn->settled || qn->offset == 0) && !resized(qn)) {
 			snprintf(msg, len, "%s: %" PRIu64 " frames carried a queue_mapping that "
 				 "names none of its %u RX queues (queue q is q + %u here; frames by "
 				 "queue_mapping: %s): no queue's capture gets them",
@@ -407,7 +428,7 @@ int mqcap__qnum_check(struct mqcap__qnum *qn, uint64_t now_ns, char *msg, size_t
 		}
 		w->others += total;
 		if (w->warned || flags & MQCAP__QNUM_WARN || w->others < SILENT_OTHERS_MIN ||
-		    now_ns - w->quiet_since_ns < SILENT_NS)
+		    now_ns - w->quiet_since_ns < SILENT_NS || resized(qn))
 			continue;
 		snprintf(msg, len, "%s@%u: RX queue %u received nothing for %.1f s while %s "
 			 "received %" PRIu64 " frames on its other queues: RSS sends it nothing, or "

@@ -22,6 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include "mqcap/napi.h"
 #include "mqcap/queues.h"
@@ -91,6 +97,13 @@ static int resolve(mqcap_run_t *r, const char *name)
 		rc = mqcap__iface_get(ds->name, &ifc, &r->err);
 		if (rc)
 			break;
+		/* what the queue watch compares with, and the room a growing device may need */
+		r->devs[r->ndevs].spec = *ds;
+		r->devs[r->ndevs].ifindex = ifc.ifindex;
+		r->devs[r->ndevs++].nrx = ifc.rx_queues;
+		if (ds->all_queues && ifc.max_rx_queues > ifc.rx_queues)
+			r->qcap += (ifc.max_rx_queues < MQCAP__MAX_QUEUE + 1 ?
+				    ifc.max_rx_queues : MQCAP__MAX_QUEUE + 1) - ifc.rx_queues;
 		for (unsigned q = 0; q < (ds->all_queues ? ifc.rx_queues : MQCAP__MAX_QUEUE + 1) && !rc; q++) {
 			if (!mqcap__devspec_has(ds, q))
 				continue;
@@ -101,6 +114,16 @@ static int resolve(mqcap_run_t *r, const char *name)
 	}
 out:
 	free(cn);
+	/* r->q never moves once threads run (stats are read from any thread): room now for
+	 * every queue the devices may gain */
+	if (!rc && r->qcap) {
+		struct rqueue *nq = realloc(r->q, (r->nq + r->qcap) * sizeof(*nq));
+
+		if (!nq)
+			return mqcap__err_set(&r->err, ENOMEM, "out of memory");
+		r->q = nq;
+	}
+	r->qcap += r->nq;
 	return rc;
 }
 
@@ -249,8 +272,9 @@ static char *queues_label(const mqcap_run_t *r, const unsigned *qs, unsigned n)
  * device are then adjacent, as a capture name would list them. */
 static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl, unsigned wi)
 {
-	t->qs = calloc(r->nq, sizeof(*t->qs));
-	if (!t->qs)
+	t->qs = calloc(r->qcap ? r->qcap : 1, sizeof(*t->qs));
+	t->pend = calloc(r->qcap ? r->qcap : 1, sizeof(*t->pend));
+	if (!t->qs || !t->pend)
 		return mqcap__err_set(&r->err, ENOMEM, "out of memory");
 	for (unsigned i = 0; i < r->nq; i++)
 		if (pl->queues[i].worker == (int)wi)
@@ -303,6 +327,7 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 		mqcap__last_error_fmt(ENOMEM, "run: out of memory");
 		return NULL;
 	}
+	r->watch_efd = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	{
 		/* Monotonic: a timed wait must not stretch or shrink when the wall clock is set. */
@@ -364,6 +389,13 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	rc = resolve(r, name);
 	if (rc)
 		goto fail;
+	if (!r->offline) {
+		r->watch_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (r->watch_efd < 0) {
+			rc = mqcap__err_set(&r->err, errno, "eventfd: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	/* Checked here, before any thread opens anything, for the whole run's queues. */
 	if (!r->offline && r->cap.mem_budget && r->nq &&
 	    r->cap.mem_budget / r->nq < MQCAP_RING_QUEUE_MIN &&
@@ -662,6 +694,77 @@ bool mqcap__run_recv_failed(struct rthread *t, mqcap_t *h, int n)
 	return true;
 }
 
+/* ---- the queue watch: RX queue count changes during the run ---- */
+
+static void qreport(mqcap_run_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void qreport(mqcap_run_t *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&r->mu);
+	va_start(ap, fmt);
+	vsnprintf(r->qreports[r->nqreports % QREPORTS_KEPT], MQCAP__ERRLEN, fmt, ap);
+	va_end(ap);
+	r->nqreports++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Worker side: add the queues the watch handed to t to its handle. Only t's own thread
+ * touches its handle's readers and t->qs, so the snapshot never sees half of it. */
+static void take_new_queues(struct rthread *t, mqcap_t *h)
+{
+	mqcap_run_t *r = t->r;
+	struct mqcap__qsel *qs = NULL;
+	unsigned idx[64], n = 0;
+	char *label;
+	int rc;
+
+	pthread_mutex_lock(&t->mu);
+	/* a few at a time; the flag stays up while more wait */
+	while (n < t->npend && n < 64) {
+		idx[n] = t->pend[n];
+		n++;
+	}
+	memmove(t->pend, t->pend + n, (t->npend - n) * sizeof(*t->pend));
+	t->npend -= n;
+	atomic_store_explicit(&t->grow, t->npend > 0, memory_order_relaxed);
+	pthread_mutex_unlock(&t->mu);
+	if (n)
+		qs = calloc(n, sizeof(*qs));
+	if (!qs) {
+		if (n)
+			qreport(r, "%s@%u and %u more: cannot capture the new queues: out of memory",
+				r->q[idx[0]].dev, r->q[idx[0]].queue, n - 1);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(qs[i].dev, r->q[idx[i]].dev, sizeof(qs[i].dev));
+		qs[i].queue = r->q[idx[i]].queue;
+	}
+	rc = mqcap__add_queues(h, qs, n);
+	free(qs);
+	if (rc) {
+		qreport(r, "%s@%u%s: cannot capture the new queue%s: %s", r->q[idx[0]].dev,
+			r->q[idx[0]].queue, n > 1 ? " and the others given to that worker" : "",
+			n > 1 ? "s" : "", mqcap_errmsg(h));
+		return;
+	}
+	pthread_mutex_lock(&t->mu); /* least_loaded() reads nq from the watch */
+	for (unsigned i = 0; i < n; i++)
+		t->qs[t->nq++] = idx[i];
+	pthread_mutex_unlock(&t->mu);
+	label = queues_label(r, t->qs, t->nq);
+	if (label) {
+		free(t->label);
+		t->label = label;
+	}
+	/* counted from now on: publish the new queues' zeros at once */
+	mqcap__run_snapshot(t, 0);
+	for (unsigned i = 0; i < n; i++)
+		qreport(r, "%s@%u: captured from now on (worker %u)", r->q[idx[i]].dev,
+			r->q[idx[i]].queue, t->idx);
+}
+
 static void *worker_main(void *arg)
 {
 	struct rthread *t = arg;
@@ -678,6 +781,10 @@ static void *worker_main(void *arg)
 		/* drained: the last receive was a short burst, so look once more without waiting */
 		bool drained = false;
 		int tmo = r->o.poll_ms, n;
+
+		/* Acquire: pairs with the release in watch_grow(). */
+		if (atomic_load_explicit(&t->grow, memory_order_acquire))
+			take_new_queues(t, h);
 
 		do {
 			n = mqcap_recv_burst(h, pkts, r->o.burst, tmo);
@@ -733,6 +840,193 @@ static int spawn(struct rthread *t, void *(*fn)(void *))
 	return 0;
 }
 
+/* "dev@1,2,5" of the queues listed in qs (queue numbers), for reports. */
+static void qlist(char *buf, size_t len, const char *dev, const unsigned *qs, unsigned n)
+{
+	size_t off = (size_t)snprintf(buf, len, "%s@", dev);
+
+	for (unsigned i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%u", i ? "," : "", qs[i]);
+}
+
+/* The direct worker with the fewest queues (and queues waiting for it): where a new one goes. */
+static struct rthread *least_loaded(mqcap_run_t *r)
+{
+	struct rthread *best = NULL;
+	unsigned best_n = 0;
+
+	for (unsigned i = 0; i < r->nw; i++) {
+		struct rthread *t = &r->w[i];
+		unsigned n;
+
+		pthread_mutex_lock(&t->mu);
+		n = t->nq + t->npend; /* t->nq changes under mu once the run has started */
+		pthread_mutex_unlock(&t->mu);
+		if (!best || n < best_n) {
+			best = t;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* Device d gained queues [was, now): capture them (given to workers), or say why not. */
+static void watch_grow(mqcap_run_t *r, struct rdev *d, unsigned was, unsigned now)
+{
+	unsigned back[64], nback = 0, skip[64], nskip = 0, nnew = 0;
+	char given[MQCAP__ERRLEN] = "", lb[96] = "", ls[96] = "";
+	const char *why = NULL;
+	size_t off = 0;
+
+	if (!d->spec.all_queues)
+		why = "not in the capture name's queue list";
+	else if (!(r->o.flags & MQCAP_RUN_F_NEW_QUEUES))
+		why = "this program keeps the queues it started with";
+	else if (r->pplan)
+		why = "split and balance modes keep the pollers and rings of the start";
+	for (unsigned q = was; q < now; q++) {
+		unsigned nq = atomic_load_explicit(&r->nq, memory_order_relaxed), i;
+		struct rthread *t;
+
+		for (i = 0; i < nq; i++)
+			if (!strcmp(r->q[i].dev, d->spec.name) && r->q[i].queue == q)
+				break;
+		if (i < nq) { /* shrunk earlier under packet: its reader is still there */
+			atomic_store_explicit(&r->q[i].gone, 0, memory_order_relaxed);
+			if (nback < 64)
+				back[nback++] = q;
+			continue;
+		}
+		if (why || nq == r->qcap || !(t = least_loaded(r)) || !atomic_load(&t->h)) {
+			if (nskip < 64)
+				skip[nskip++] = q;
+			continue;
+		}
+		memset(&r->q[nq], 0, sizeof(r->q[0]));
+		snprintf(r->q[nq].dev, sizeof(r->q[0].dev), "%s", d->spec.name);
+		r->q[nq].queue = q;
+		r->q[nq].added = true;
+		pthread_mutex_init(&r->q[nq].mu, NULL);
+		/* Release: the entry is whole before anyone reads it through the count. */
+		atomic_store_explicit(&r->nq, nq + 1, memory_order_release);
+		pthread_mutex_lock(&t->mu);
+		t->pend[t->npend++] = nq;
+		/* Release: pairs with the acquire in worker_main. */
+		atomic_store_explicit(&t->grow, 1, memory_order_release);
+		pthread_mutex_unlock(&t->mu);
+		mqcap_wake(atomic_load_explicit(&t->h, memory_order_acquire));
+		if (off < sizeof(given))
+			off += (size_t)snprintf(given + off, sizeof(given) - off, "%s%s@%u to worker %u",
+						nnew ? ", " : "", d->spec.name, q, t->idx);
+		nnew++;
+	}
+	if (nback)
+		qlist(lb, sizeof(lb), d->spec.name, back, nback);
+	if (nskip)
+		qlist(ls, sizeof(ls), d->spec.name, skip, nskip);
+	if (!why)
+		why = "more queues than the device's maximum at the start";
+	qreport(r, "%s grew from %u to %u RX queues%s%s%s%s%s%s%s%s%s", d->spec.name, was, now,
+		nnew ? ": new queues " : "", given,
+		nback ? (nnew ? "; " : ": ") : "", lb, nback ? " back in the capture" : "",
+		nskip ? (nnew || nback ? "; " : ": ") : "", ls, nskip ? " not captured: " : "",
+		nskip ? why : "");
+}
+
+/* Device d lost queues [now, was): name the captured ones that went away. */
+static void watch_shrink(mqcap_run_t *r, struct rdev *d, unsigned was, unsigned now)
+{
+	unsigned nq = atomic_load_explicit(&r->nq, memory_order_relaxed), gone[64], ngone = 0;
+	char lg[96] = "";
+
+	for (unsigned i = 0; i < nq; i++)
+		if (!strcmp(r->q[i].dev, d->spec.name) && r->q[i].queue >= now &&
+		    !atomic_load_explicit(&r->q[i].gone, memory_order_relaxed)) {
+			atomic_store_explicit(&r->q[i].gone, 1, memory_order_relaxed);
+			if (ngone < 64)
+				gone[ngone++] = r->q[i].queue;
+		}
+	if (ngone)
+		qlist(lg, sizeof(lg), d->spec.name, gone, ngone);
+	qreport(r, "%s has %u RX queue%s now, was %u: %s%s", d->spec.name, now, now == 1 ? "" : "s",
+		was, ngone ? lg : "no captured queue went away",
+		ngone ? " went away: nothing more arrives there, their counts stay as they were" : "");
+}
+
+/* Look at each device's RX queue count once. A device that is gone, or whose name now
+ * belongs to another device, is left to the handles: they end the capture of its queues. */
+static void watch_check(mqcap_run_t *r)
+{
+	for (unsigned i = 0; i < r->ndevs; i++) {
+		struct rdev *d = &r->devs[i];
+		struct mqcap__err e;
+		struct mqcap__iface ifc;
+		unsigned was = d->nrx;
+
+		if (mqcap__iface_get(d->spec.name, &ifc, &e) || ifc.ifindex != d->ifindex ||
+		    ifc.rx_queues == was)
+			continue;
+		d->nrx = ifc.rx_queues;
+		if (ifc.rx_queues < was)
+			watch_shrink(r, d, was, ifc.rx_queues);
+		else
+			watch_grow(r, d, was, ifc.rx_queues);
+	}
+}
+
+/* Link events of every device. RTM_NEWLINK does not carry the real RX queue count
+ * (IFLA_NUM_RX_QUEUES is the allocated maximum), but veth turns its carrier off and on around
+ * a channel change, so one arrives with it; the count is then read with the ethtool ioctl
+ * (iface.c). A look every WATCH_MS covers drivers that send nothing. -1 without the socket:
+ * the periodic look is then all there is. */
+static int watch_nl_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void *watch_main(void *arg)
+{
+	mqcap_run_t *r = arg;
+	int nl = watch_nl_open();
+	struct pollfd pf[2] = { { .fd = r->watch_efd, .events = POLLIN },
+				{ .fd = nl, .events = POLLIN } };
+	char buf[8192];
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		if (poll(pf, nl >= 0 ? 2 : 1, WATCH_MS) < 0 && errno != EINTR)
+			break;
+		if (atomic_load_explicit(&r->stop, memory_order_relaxed))
+			break;
+		/* which device does not matter: looking costs two ioctls per device */
+		while (nl >= 0 && recv(nl, buf, sizeof(buf), 0) > 0) {
+		}
+		watch_check(r);
+	}
+	if (nl >= 0)
+		close(nl);
+	return NULL;
+}
+
+static void watch_join(mqcap_run_t *r)
+{
+	uint64_t one = 1;
+
+	if (!r->watching)
+		return;
+	if (write(r->watch_efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: a wake is pending anyway */
+	}
+	pthread_join(r->watch_tid, NULL);
+	r->watching = false;
+}
+
 int mqcap_run_start(mqcap_run_t *r)
 {
 	unsigned nthreads = r->nw + r->np;
@@ -766,6 +1060,15 @@ int mqcap_run_start(mqcap_run_t *r)
 		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 		return rc;
+	}
+	if (r->watch_efd >= 0) {
+		/* Without the watch the capture still works: changes then go unreported. */
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		r->watching = pthread_create(&r->watch_tid, NULL, watch_main, r) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	return 0;
 }
@@ -820,8 +1123,13 @@ void mqcap_run_stop(mqcap_run_t *r)
 
 void mqcap__run_stop(mqcap_run_t *r)
 {
+	uint64_t one = 1;
+
 	/* Relaxed: a flag that nothing is read through; threads poll it between bursts. */
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+	if (r->watch_efd >= 0 && write(r->watch_efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: a wake is pending anyway */
+	}
 	/* Handles stay open until close, so waking one here never races its close. */
 	for (unsigned i = 0; r->w && i < r->nw; i++) {
 		mqcap_t *h = atomic_load_explicit(&r->w[i].h, memory_order_acquire);
@@ -884,6 +1192,7 @@ int mqcap_run_wait(mqcap_run_t *r, int timeout_ms)
 			r->p[i].started = false;
 		}
 	atomic_store_explicit(&r->stop, 1, memory_order_relaxed);
+	watch_join(r);
 	pthread_mutex_lock(&r->mu);
 	rc = r->first_err ? -r->first_err : 0;
 	pthread_mutex_unlock(&r->mu);
@@ -895,6 +1204,7 @@ static void free_threads(struct rthread *ts, unsigned n)
 	for (unsigned i = 0; ts && i < n; i++) {
 		mqcap_close(atomic_load(&ts[i].h));
 		free(ts[i].qs);
+		free(ts[i].pend);
 		free(ts[i].label);
 		pthread_mutex_destroy(&ts[i].mu);
 	}
@@ -910,8 +1220,11 @@ void mqcap_run_close(mqcap_run_t *r)
 		mqcap__run_stop(r);
 		mqcap_run_wait(r, -1);
 	}
+	watch_join(r);
 	free_threads(r->w, r->nw);
 	free_threads(r->p, r->np);
+	if (r->watch_efd >= 0)
+		close(r->watch_efd);
 	for (unsigned i = 0; i < r->nq; i++) {
 		mqcap_ring_spsc_destroy(r->q[i].ring);
 		free(r->q[i].slab);
@@ -958,6 +1271,36 @@ unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len)
 	return n;
 }
 
+unsigned mqcap_run_queue_reports(const mqcap_run_t *r, unsigned i, char *buf, size_t len)
+{
+	mqcap_run_t *rw = (mqcap_run_t *)r;
+	unsigned n;
+
+	pthread_mutex_lock(&rw->mu);
+	n = r->nqreports;
+	if (buf && len)
+		snprintf(buf, len, "%s", i < n && n - i <= QREPORTS_KEPT ?
+			 r->qreports[i % QREPORTS_KEPT] : "");
+	pthread_mutex_unlock(&rw->mu);
+	return n;
+}
+
+int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi)
+{
+	const struct rqueue *q;
+
+	/* Acquire: pairs with the release in watch_grow(), so entry i is whole. */
+	if (i >= atomic_load_explicit(&r->nq, memory_order_acquire))
+		return -EINVAL;
+	q = &r->q[i];
+	memset(qi, 0, sizeof(*qi));
+	snprintf(qi->dev_name, sizeof(qi->dev_name), "%s", q->dev);
+	qi->queue = q->queue;
+	qi->present = !atomic_load_explicit(&q->gone, memory_order_relaxed);
+	qi->added = q->added;
+	return 0;
+}
+
 unsigned mqcap_run_warnings(const mqcap_run_t *r, char *buf, size_t len)
 {
 	mqcap_run_t *rw = (mqcap_run_t *)r;
@@ -993,14 +1336,15 @@ int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_wo
 
 unsigned mqcap_run_queue_count(const mqcap_run_t *r)
 {
-	return r->nq;
+	/* Acquire: pairs with the release in watch_grow(). */
+	return atomic_load_explicit(&r->nq, memory_order_acquire);
 }
 
 int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st)
 {
 	struct rqueue *q;
 
-	if (i >= r->nq)
+	if (i >= atomic_load_explicit(&r->nq, memory_order_acquire))
 		return -EINVAL;
 	q = &r->q[i];
 	pthread_mutex_lock(&q->mu);

@@ -14,10 +14,13 @@
 
 #include "mqcap/ring.h"
 #include "mqcap/run.h"
+#include "devname_int.h"
 #include "error_int.h"
 
 #define SNAP_NS 50000000ull /* snapshot period: 20 per second is plenty for a 1 s table */
 #define MAX_BURST 1024u
+#define WATCH_MS 1000       /* queue watch: look again this often without a link event */
+#define QREPORTS_KEPT 32u   /* queue reports kept for mqcap_run_queue_reports() */
 
 enum rkind { RK_WORKER, RK_POLLER, RK_CONSUMER };
 
@@ -31,6 +34,15 @@ struct rqueue {
 	_Atomic int poller_done;       /* pairs with the acquire in consume(): ring final */
 	pthread_mutex_t mu;            /* guards st */
 	struct mqcap_stats st;
+	bool added;                    /* joined during the run (the device grew) */
+	_Atomic int gone;              /* the device no longer has this queue (it shrank) */
+};
+
+/* A device of a live run, as the queue watch knows it. */
+struct rdev {
+	struct mqcap__devspec spec;    /* what the name selects on it */
+	unsigned ifindex;
+	unsigned nrx;                  /* RX queues at the last look */
 };
 
 struct rthread {
@@ -43,8 +55,13 @@ struct rthread {
 	char *label;                   /* what it reads, for messages: "xdp:dev@1,5,dev2@0", or the
 					 * file name; never parsed (the handle opens from qs) */
 	_Atomic(mqcap_t *) h;
-	unsigned *qs;                  /* indexes into r->q */
+	unsigned *qs;                  /* indexes into r->q (room for r->qcap) */
 	unsigned nq;
+	/* Queues the device gained, handed to this worker by the queue watch: the worker adds
+	 * them to its handle itself (a handle is one thread's). */
+	unsigned *pend;                /* guarded by mu; room for r->qcap */
+	unsigned npend;
+	_Atomic int grow;              /* pend has entries; pairs with the acquire in worker_main */
 	unsigned batch_us;             /* sleep after a short burst (0: never) */
 	/* thread-local counters */
 	uint64_t packets, bytes, bursts;
@@ -66,8 +83,9 @@ struct mqcap_run {
 	mqcap_topo_t *topo;
 	struct mqcap_plan *plan;       /* workers (split: consumers) */
 	struct mqcap_plan *pplan;      /* split: pollers */
-	struct rqueue *q;
-	unsigned nq;
+	struct rqueue *q;              /* never moves once started: room for qcap */
+	_Atomic unsigned nq;           /* grows during the run (queue watch); release-published */
+	unsigned qcap;
 	struct rthread *w;             /* workers or consumers */
 	unsigned nw;
 	struct rthread *p;             /* split: pollers, one per queue */
@@ -86,6 +104,16 @@ struct mqcap_run {
 	char backend_reason[1024];   /* the handles' distinct mqcap_backend_reason() lines */
 	char stack_warning[1024];    /* their distinct mqcap_stack_warning() lines, "" if none */
 	mqcap_balance_t *bal;          /* balance mode: the scheduler */
+	/* Queue watch (live runs): a thread that re-reads each device's RX queue count on link
+	 * events and every WATCH_MS, and reports (and, with MQCAP_RUN_F_NEW_QUEUES, captures)
+	 * what changed. */
+	struct rdev devs[MQCAP__MAX_DEVS];
+	unsigned ndevs;
+	int watch_efd;                 /* written by mqcap__run_stop(): the watch ends */
+	pthread_t watch_tid;
+	bool watching;
+	unsigned nqreports;            /* under mu */
+	char qreports[QREPORTS_KEPT][MQCAP__ERRLEN]; /* report i at [i % QREPORTS_KEPT] */
 	struct mqcap_balance_opts balo; /* balance mode: the caller's options, groups copied */
 	unsigned *bgroups;
 	struct mqcap__err err;

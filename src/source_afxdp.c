@@ -333,6 +333,10 @@ static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struc
 				  o->flags & MQCAP_F_XDP_GENERIC, &a->prog, e);
 	if (err)
 		goto fail;
+	/* a queue the device gained after the program was installed may run none yet */
+	err = mqcap__xdp_prog_cover(a->prog, ifc.rx_queues, e);
+	if (err)
+		goto fail;
 	err = mqcap__xdp_prog_claim(a->prog, r->queue, e);
 	if (err) {
 		struct mqcap__err why = *e;

@@ -30,6 +30,8 @@ struct mqcap__xdp_prog {
 	bool generic;
 	struct mqcap_xdp_redirect *skel;
 	int link_fd;           /* closing it (or dying) detaches the program */
+	unsigned installed_rx; /* RX queues when the program was last installed; 0 unknown */
+	struct mqcap_xdp_redirect *spare; /* the copy mqcap__xdp_prog_cover() installed last */
 	int xsks_fd, captured_fd, counters_fd;
 	unsigned char claimed[MQCAP_XDP_MAX_QUEUES];
 };
@@ -232,6 +234,7 @@ static void destroy(struct mqcap__xdp_prog *p)
 {
 	if (p->link_fd >= 0)
 		close(p->link_fd);
+	mqcap_xdp_redirect__destroy(p->spare);
 	mqcap_xdp_redirect__destroy(p->skel);
 	free(p);
 }
@@ -281,6 +284,47 @@ int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
 	pthread_mutex_unlock(&lock);
 	*out = p;
 	return 0;
+}
+
+/* Install a fresh copy of the program (the same code, sharing every map) through the link:
+ * the driver then runs it on every queue it has now. The copy must be another program:
+ * the kernel takes an update to the program already attached as a no-op. */
+static int reinstall(struct mqcap__xdp_prog *p, struct mqcap__err *e)
+{
+	struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
+	int err = s ? 0 : -errno;
+
+	if (!err && (bpf_map__reuse_fd(s->maps.xsks, p->xsks_fd) ||
+		     bpf_map__reuse_fd(s->maps.captured, p->captured_fd) ||
+		     bpf_map__reuse_fd(s->maps.counters, p->counters_fd) ||
+		     mqcap_xdp_redirect__load(s)))
+		err = -errno;
+	if (!err && bpf_link_update(p->link_fd,
+				    bpf_program__fd(s->progs.mqcap_xdp_redirect), NULL))
+		err = -errno;
+	if (err) {
+		mqcap_xdp_redirect__destroy(s);
+		return mqcap__err_set(e, -err, "installing the XDP program again for the new "
+				      "RX queues failed: %s", strerror(-err));
+	}
+	mqcap_xdp_redirect__destroy(p->spare);
+	p->spare = s;
+	return 0;
+}
+
+int mqcap__xdp_prog_cover(struct mqcap__xdp_prog *p, unsigned rx_queues, struct mqcap__err *e)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!p->installed_rx)
+		p->installed_rx = rx_queues;
+	else if (rx_queues > p->installed_rx && !p->generic)
+		err = reinstall(p, e);
+	if (!err && rx_queues > p->installed_rx)
+		p->installed_rx = rx_queues;
+	pthread_mutex_unlock(&lock);
+	return err;
 }
 
 void mqcap__xdp_prog_put(struct mqcap__xdp_prog *p)

@@ -39,6 +39,17 @@ void mqcap__xdp_prog_put(struct mqcap__xdp_prog *p);
  * if it is beyond MQCAP_XDP_MAX_QUEUES. */
 int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqcap__err *e);
 
+/*
+ * Make sure the program runs on all rx_queues RX queues of the device (call with the count
+ * read before binding a queue). veth (6.18) gives the program only to the queues it had
+ * when the program was installed: queues that `ethtool -L` adds later run none, and their
+ * frames reach the stack unseen. When the device has more queues than at the last install,
+ * a fresh copy of the program, sharing the maps, replaces it through the BPF link, which
+ * makes the driver install it on every queue (counters and sockets are untouched: they are
+ * in the maps). 0 or -errno with a message.
+ */
+int mqcap__xdp_prog_cover(struct mqcap__xdp_prog *p, unsigned rx_queues, struct mqcap__err *e);
+
 /* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it. */
 int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 			 struct mqcap__err *e);

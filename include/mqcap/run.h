@@ -69,6 +69,12 @@ typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt 
 					     * (then several queues per worker): MQCAP_PLAN_FIT; not in
 					     * split mode, whose consumers stay one per queue */
 #define MQCAP_RUN_F_NO_BATCH      (1u << 6) /* never sleep after short bursts (batch_usecs ignored) */
+#define MQCAP_RUN_F_NEW_QUEUES    (1u << 7) /* capture the RX queues a device gains during the run
+					     * when the name took all of its queues ("eth1", not
+					     * "eth1@0-3"); direct mode only. Without it they are
+					     * only reported (mqcap_run_queue_reports()). Ask for
+					     * it only if you handle mqcap_run_queue_count()
+					     * growing. */
 
 /* The automatic batching wait: after finding the ring empty right after a short burst, a worker
  * that shares its CPU with one of its queues' kernel pollers waits this long before receiving
@@ -168,6 +174,39 @@ const char *mqcap_run_errmsg(const mqcap_run_t *r);
 unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len);
 
 /*
+ * Queue reports: a device of the run changed its RX queue count (`ethtool -L`, a driver
+ * reconfiguration), found by the run's queue watch at the link event that comes with it (veth
+ * turns its carrier off and on around a channel change; drivers that reset their queues
+ * usually do too) or otherwise within a second. One report per change, saying what the run did:
+ *   - fewer queues: the captured queues that disappeared are named; their readers stay open
+ *     (nothing more arrives there, their counters keep what was captured, so totals still add
+ *     up) and capture again should the queue come back. Only the packet backend sees this:
+ *     the kernel refuses to remove a queue with a bound AF_XDP socket.
+ *   - more queues, the name took all of the device's queues and MQCAP_RUN_F_NEW_QUEUES:
+ *     each new queue joins the worker with the fewest queues (the thread count stays as
+ *     planned), appended to the run's queues (mqcap_run_queue_count() grows, the plan does
+ *     not change), with a ring of the size the others got (the memory budget grows by
+ *     their share). A second report says when the worker captures it, or why it could not.
+ *   - more queues otherwise: named as not captured, with the reason (not in the name's
+ *     queue list; no MQCAP_RUN_F_NEW_QUEUES; split and balance modes, whose pollers and
+ *     rings are made for the queues of the start).
+ * Returns the number of reports since start; copies report i (0 = the first) into buf (len
+ * bytes; buf may be NULL): "" when i is not below that number, or when it is older than the
+ * last 32 kept. Any thread, any time.
+ */
+unsigned mqcap_run_queue_reports(const mqcap_run_t *r, unsigned i, char *buf, size_t len);
+
+/* Queue i of the run (0 <= i < mqcap_run_queue_count()). */
+struct mqcap_run_queue_info {
+	char dev_name[16];    /* device name (IFNAMSIZ) */
+	unsigned queue;       /* RX queue id */
+	int present;          /* the device has the queue now: 0 once a shrink removed it */
+	int added;            /* joined during the run (MQCAP_RUN_F_NEW_QUEUES): not in the plan */
+};
+/* Describe queue i: 0, or -EINVAL when i is not below mqcap_run_queue_count(). Any thread. */
+int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi);
+
+/*
  * Warnings of the run's handles (mqcap_warnings() in mqcap.h: e.g. a selected RX queue that
  * receives nothing while its device's other queues do), passed on by each thread within
  * about 50 ms of being found. Returns how many since start and
@@ -192,7 +231,9 @@ unsigned mqcap_run_worker_count(const mqcap_run_t *r);
  * 0, or -EINVAL when w is not below mqcap_run_worker_count(). Any thread, any time until close. */
 int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st);
 
-/* Queues, in plan order (mqcap_run_plan()->queues[i]); counters of queue i from its handle. */
+/* Queues, in plan order (mqcap_run_plan()->queues[i]), then those added during the run
+ * (MQCAP_RUN_F_NEW_QUEUES; the count only grows, an index never changes); counters of queue i
+ * from its handle. Any thread. */
 unsigned mqcap_run_queue_count(const mqcap_run_t *r);
 int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st);
 /* Split mode: packets of queue i dropped between poller and consumer (ring full). */

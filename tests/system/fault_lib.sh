@@ -104,3 +104,43 @@ print('# sent %s, received %d, dropped %d (ring %d, fill %d, nosock %d, invalid 
 sys.exit(0 if ok else 1)
 PY
 }
+
+# fault_rss_queues N: point the testbed's RSS indirection table at queues 0..N-1 (entry i to
+# queue i mod N), live, through the pinned map: the sender then uses only the queues the
+# receiver has, so every frame sent reaches a queue that exists.
+fault_rss_queues() {
+	local i f
+	f=$(mktemp)
+	for (( i=0; i<128; i++ )); do
+		printf 'map update pinned %s/rss_table key %d 0 0 0 value %d 0 0 0\n' \
+			"$TB_PIN_DIR" "$i" $(( i % $1 ))
+	done > "$f"
+	bpftool batch file "$f" > /dev/null || { rm -f "$f"; tb_fail "bpftool could not update the RSS table"; }
+	rm -f "$f"
+}
+
+# fault_wait_err FILE PATTERN COUNT: wait up to 10 s for COUNT lines of FILE matching PATTERN.
+fault_wait_err() {
+	local i
+	for i in $(seq 100); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	cat "$1"
+	tb_fail "no '$2' (x$3) from mqcount within 10 s"
+}
+
+# fault_sum_sends OUT IN...: one mqsend-like JSON line adding the packets of several runs.
+fault_sum_sends() {
+	local out="$1"
+	shift
+	python3 - "$@" > "$out" <<'PY'
+import json, sys
+t = {'packets': 0, 'errors': 0, 'device_tx_dropped': 0, 'seconds': 0.0, 'pps': 0.0}
+for f in sys.argv[1:]:
+    s = json.loads(open(f).read().strip().splitlines()[-1])
+    for k in t:
+        t[k] += s.get(k, 0)
+print(json.dumps(t))
+PY
+}

@@ -8,8 +8,8 @@
 #     captured queue can disappear under an xdp capture;
 #   - more queues than the veth was created with: refused ("exceeds maximum").
 #   The capture goes on through both and sent = received + dropped exactly.
-#   Not covered here (issue 17 says what is missing): a veth created with spare queues that
-#   grows during the capture, and the packet backend, which does not stop a shrink.
+#   Growing a device created with spare queues: test_fault_channels_grow; a shrink under the
+#   packet backend, which does not stop it: test_fault_channels_shrink.
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"
 . "$MQCAP_SRC/tests/system/fault_lib.sh"

@@ -5,7 +5,9 @@
  *    with a pointer that goes stale (the use run.h documents as safe): under ASan a stop that
  *    touched a freed run fails the test;
  *  - a stop from a signal handler ends a live run;
- *  - a timed wait returns -ETIMEDOUT, then 0 once the run ended.
+ *  - a timed wait returns -ETIMEDOUT, then 0 once the run ended;
+ *  - queue info and queue reports: a file's one queue, present and not added, no report,
+ *    and an index past the end refused (-EINVAL, "" for a report).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -127,11 +129,38 @@ static void test_stop_from_handler_and_timed_wait(void **state)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+static void test_queue_info_and_reports(void **state)
+{
+	MQCAP_RUN_OPTS(ro, .flags = MQCAP_RUN_F_NO_PIN | MQCAP_RUN_F_NEW_QUEUES);
+	struct mqcap_run_queue_info qi;
+	char buf[64] = "x";
+	mqcap_run_t *r;
+
+	(void)state;
+	r = mqcap_run_open(FILE_NAME, &ro, count_cb, NULL);
+	assert_non_null(r);
+	assert_int_equal(mqcap_run_start(r), 0);
+	assert_int_equal(mqcap_run_wait(r, 5000), 0);
+	assert_int_equal(mqcap_run_queue_count(r), 1);
+	assert_int_equal(mqcap_run_queue_info(r, 0, &qi), 0);
+	assert_string_equal(qi.dev_name, "le_nsec.pcap");
+	assert_int_equal(qi.queue, 0);
+	assert_true(qi.present);
+	assert_false(qi.added);
+	assert_int_equal(mqcap_run_queue_info(r, 1, &qi), -EINVAL);
+	/* a file has no RX queue count to change: nothing to report, and report 0 is "" */
+	assert_int_equal(mqcap_run_queue_reports(r, 0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(mqcap_run_queue_reports(r, 7, NULL, 0), 0);
+	mqcap_run_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stop_races_close),
 		cmocka_unit_test(test_stop_from_handler_and_timed_wait),
+		cmocka_unit_test(test_queue_info_and_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,11 +271,26 @@ int capture_opts_start(struct capture_opts *o, mqcap_run_t *run)
 	return 0;
 }
 
+/* Each RX queue count change (queues gone, new queues captured or not), as it comes: every
+ * one, since each names other queues. */
+static void queue_reports(struct capture_opts *o, const mqcap_run_t *run)
+{
+	unsigned n = mqcap_run_queue_reports(run, o->queue_reports, NULL, 0);
+	char msg[256];
+
+	for (; o->queue_reports < n; o->queue_reports++) {
+		mqcap_run_queue_reports(run, o->queue_reports, msg, sizeof(msg));
+		if (*msg)
+			cli_warn("%s", msg);
+	}
+}
+
 void capture_opts_link_reports(struct capture_opts *o, const mqcap_run_t *run)
 {
 	char msg[512];
 	unsigned n = mqcap_run_link_reports(run, msg, sizeof(msg));
 
+	queue_reports(o, run);
 	if (n == o->link_reports + 1)
 		cli_warn("%s; the capture goes on", msg);
 	else if (n != o->link_reports)
@@ -291,6 +306,7 @@ void capture_opts_link_reports(struct capture_opts *o, const mqcap_run_t *run)
 		cli_warn("%u warnings, the last: %s", n - o->warnings, msg);
 	o->warnings = n;
 }
+
 
 void capture_opts_wait(struct capture_opts *o, mqcap_run_t *run, void (*every)(void *user),
 		       void (*interval)(void *user), void *user)

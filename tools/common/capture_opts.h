@@ -109,6 +109,7 @@ struct capture_opts {
 	bool other_machine;         /* planning another machine's topology: no threads-vs-CPUs check */
 	struct metrics_cli mc;      /* --metrics-file, --metrics-listen */
 	unsigned link_reports;      /* link reports said so far */
+	unsigned queue_reports;     /* RX queue count reports said so far */
 	unsigned warnings;          /* warnings (mqcap_run_warnings()) said so far */
 };
 
@@ -137,13 +138,13 @@ int capture_opts_start(struct capture_opts *o, mqcap_run_t *run);
 
 /* Wait until every worker has ended, a stop signal, or -d: every = the tool's work of every
  * ~100 ms wait (also the last), interval = once per -l while the run goes on (either may be
- * NULL). Say each link report (a device went down) and each warning (mqcap_warnings())
- * once; the capture goes on. Returns when
+ * NULL). Say each link report (a device went down), each warning (mqcap_warnings()) and
+ * each RX queue count report (mqcap_run_queue_reports()) once; the capture goes on. Returns when
  * the run is to stop; the caller then stops it. */
 void capture_opts_wait(struct capture_opts *o, mqcap_run_t *run, void (*every)(void *user),
 		       void (*interval)(void *user), void *user);
-/* Say the link reports and warnings that came since the last call (after the run's last
- * wait too). */
+/* Say the link reports, warnings and queue reports that came since the last call (after the
+ * run's last wait too). */
 void capture_opts_link_reports(struct capture_opts *o, const mqcap_run_t *run);
 
 /* Free what parsing allocated. */

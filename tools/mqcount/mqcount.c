@@ -187,6 +187,8 @@ int main(int argc, char **argv)
 	}
 	ctx.count = o.count;
 	o.ro.topo_xml = topology;
+	/* the report grows with the run's queues (report.c): new queues are welcome */
+	o.ro.flags |= MQCAP_RUN_F_NEW_QUEUES;
 	if (balance >= 0) {
 		bo.mode = balance;
 		bo.groups = ngroups > 1 ? groups : NULL;

@@ -27,8 +27,41 @@ static uint64_t q_drops(const struct qsample *q)
 	       q->st.drop_invalid;
 }
 
+/* Queues the run gained since the last look (a device grew: MQCAP_RUN_F_NEW_QUEUES): room
+ * and names for them. Their previous sample is zero, as their counters were. */
+static void grow(struct report *rep)
+{
+	unsigned n = mqcap_run_queue_count(rep->run);
+	char (*qname)[40];
+	struct qsample *qprev, *qcur;
+
+	if (n <= rep->nq)
+		return;
+	qname = realloc(rep->qname, n * sizeof(*qname));
+	if (qname)
+		rep->qname = qname;
+	qprev = realloc(rep->qprev, n * sizeof(*qprev));
+	if (qprev)
+		rep->qprev = qprev;
+	qcur = realloc(rep->qcur, n * sizeof(*qcur));
+	if (qcur)
+		rep->qcur = qcur;
+	if (!qname || !qprev || !qcur)
+		return; /* out of memory: the table keeps the queues it had */
+	for (unsigned i = rep->nq; i < n; i++) {
+		struct mqcap_run_queue_info qi;
+
+		mqcap_run_queue_info(rep->run, i, &qi);
+		snprintf(rep->qname[i], sizeof(rep->qname[i]), "%s@%u", qi.dev_name, qi.queue);
+		memset(&rep->qprev[i], 0, sizeof(rep->qprev[i]));
+		memset(&rep->qcur[i], 0, sizeof(rep->qcur[i]));
+	}
+	rep->nq = n;
+}
+
 static void sample(struct report *rep)
 {
+	grow(rep);
 	for (unsigned i = 0; i < rep->nq; i++) {
 		mqcap_run_queue_stats(rep->run, i, &rep->qcur[i].st);
 		rep->qcur[i].handoff = mqcap_run_queue_handoff_drops(rep->run, i);
@@ -158,11 +191,16 @@ static double rate(uint64_t now, uint64_t prev, double secs)
 	return secs > 0 && now >= prev ? (double)(now - prev) / secs : 0.0;
 }
 
+/* present/added: mqcap_run_queue_info() of a queue; NULL for the total. */
 static void json_queue(struct json *j, const char *name, const struct qsample *q, double pps,
-		       double mbps)
+		       double mbps, const struct mqcap_run_queue_info *qi)
 {
 	json_obj_open(j);
 	json_kv_str(j, "queue", name);
+	if (qi) {
+		json_kv_bool(j, "present", qi->present);
+		json_kv_bool(j, "added", qi->added);
+	}
 	json_kv_u64(j, "received", q->st.received);
 	json_kv_u64(j, "bytes", q->st.bytes);
 	json_kv_u64(j, "filtered", q->st.filtered);
@@ -241,10 +279,15 @@ void report_tick(struct report *rep)
 		json_kv_double(&j, "elapsed", (double)(now - rep->t0_ns) / 1e9, 3);
 		json_key(&j, "queues");
 		json_arr_open(&j);
-		for (unsigned i = 0; i < rep->nq; i++)
+		for (unsigned i = 0; i < rep->nq; i++) {
+			struct mqcap_run_queue_info qi;
+
+			mqcap_run_queue_info(rep->run, i, &qi);
 			json_queue(&j, rep->qname[i], &rep->qcur[i],
 				   rate(rep->qcur[i].st.received, rep->qprev[i].st.received, secs),
-				   rate(rep->qcur[i].st.bytes, rep->qprev[i].st.bytes, secs) * 8 / 1e6);
+				   rate(rep->qcur[i].st.bytes, rep->qprev[i].st.bytes, secs) * 8 / 1e6,
+				   &qi);
+		}
 		json_arr_close(&j);
 		json_key(&j, "threads");
 		json_arr_open(&j);
@@ -260,7 +303,7 @@ void report_tick(struct report *rep)
 		json_arr_close(&j);
 		json_key(&j, "total");
 		json_queue(&j, "total", &tot, rate(tot.st.received, totp.st.received, secs),
-			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6);
+			   rate(tot.st.bytes, totp.st.bytes, secs) * 8 / 1e6, NULL);
 		bal_json(&j, rep->run);
 		json_obj_close(&j);
 		json_end(&j);
@@ -327,10 +370,14 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		json_kv_str(&j, "backend", mqcap_run_backend_name(rep->run));
 		json_key(&j, "queues");
 		json_arr_open(&j);
-		for (unsigned i = 0; i < rep->nq; i++)
+		for (unsigned i = 0; i < rep->nq; i++) {
+			struct mqcap_run_queue_info qi;
+
+			mqcap_run_queue_info(rep->run, i, &qi);
 			json_queue(&j, rep->qname[i], &rep->qcur[i],
 				   rate(rep->qcur[i].st.received, 0, secs),
-				   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6);
+				   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6, &qi);
+		}
 		json_arr_close(&j);
 		json_key(&j, "threads");
 		json_arr_open(&j);
@@ -340,10 +387,20 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 		json_arr_close(&j);
 		json_key(&j, "total");
 		json_queue(&j, "total", &tot, rate(tot.st.received, 0, secs),
-			   rate(tot.st.bytes, 0, secs) * 8 / 1e6);
+			   rate(tot.st.bytes, 0, secs) * 8 / 1e6, NULL);
 		json_kv_u64(&j, "seen", seen);
 		json_kv_u64(&j, "threads_packets", wsum);
 		json_kv_bool(&j, "adds_up", !rc);
+		json_key(&j, "queue_reports");
+		json_arr_open(&j);
+		for (unsigned i = 0, n = mqcap_run_queue_reports(rep->run, 0, NULL, 0); i < n; i++) {
+			char msg[256];
+
+			mqcap_run_queue_reports(rep->run, i, msg, sizeof(msg));
+			if (*msg)
+				json_str(&j, msg);
+		}
+		json_arr_close(&j);
 		bal_json(&j, rep->run);
 		if (vr) {
 			json_key(&j, "verify");
@@ -371,9 +428,17 @@ int report_summary(struct report *rep, const struct vresult *vr, const char *err
 	printf("backend: %s\n", mqcap_run_backend_reason(rep->run));
 	printf(table_head, "queue", "avg rate", "avg bits/s", "received", "d:ring", "d:fill",
 	       "d:nosock", "d:invalid", "d:handoff");
-	for (unsigned i = 0; i < rep->nq; i++)
-		print_qrow(rep->qname[i], rate(rep->qcur[i].st.received, 0, secs),
+	for (unsigned i = 0; i < rep->nq; i++) {
+		struct mqcap_run_queue_info qi;
+		char name[48];
+
+		/* a queue the device lost, or gained, during the run says so */
+		mqcap_run_queue_info(rep->run, i, &qi);
+		snprintf(name, sizeof(name), "%s%s", rep->qname[i],
+			 !qi.present ? " (gone)" : qi.added ? " (new)" : "");
+		print_qrow(name, rate(rep->qcur[i].st.received, 0, secs),
 			   rate(rep->qcur[i].st.bytes, 0, secs) * 8 / 1e6, &rep->qcur[i]);
+	}
 	print_qrow("total", rate(tot.st.received, 0, secs), rate(tot.st.bytes, 0, secs) * 8 / 1e6, &tot);
 	printf("  %-18s %4s %12s\n", "thread", "cpu", "packets");
 	for (unsigned w = 0; w < rep->nw; w++) {

@@ -326,8 +326,11 @@ static void one_round(enum phase ph, unsigned round)
 		mqcap_run_close(run);
 		break;
 	case CLOSE:
-		/* stops keep coming from another thread while close stops, joins and frees */
+		/* stops keep coming from another thread while close stops, joins and frees; they
+		 * begin after 50 ms, so that the workers have received before the first stop
+		 * (from the first millisecond, whether any frame came in first was luck) */
 		s.loop = true;
+		s.delay_ms = 50;
 		pthread_create(&st, NULL, stopper_main, &s);
 		sleep_ms(100);
 		mqcap_run_close(run);

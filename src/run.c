@@ -1258,17 +1258,25 @@ const char *mqcap_run_errmsg(const mqcap_run_t *r)
 	return msg;
 }
 
-unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len)
+/* How many messages of one kind the run has had, and (into buf) the latest: link reports and
+ * warnings are kept alike, a count and the last text, both under r->mu. */
+static unsigned latest_message(const mqcap_run_t *r, const unsigned *count, const char *text,
+			       char *buf, size_t len)
 {
 	mqcap_run_t *rw = (mqcap_run_t *)r;
 	unsigned n;
 
 	pthread_mutex_lock(&rw->mu);
-	n = r->nreports;
+	n = *count;
 	if (buf && len)
-		snprintf(buf, len, "%s", r->report);
+		snprintf(buf, len, "%s", text);
 	pthread_mutex_unlock(&rw->mu);
 	return n;
+}
+
+unsigned mqcap_run_link_reports(const mqcap_run_t *r, char *buf, size_t len)
+{
+	return latest_message(r, &r->nreports, r->report, buf, len);
 }
 
 unsigned mqcap_run_queue_reports(const mqcap_run_t *r, unsigned i, char *buf, size_t len)
@@ -1303,15 +1311,7 @@ int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queu
 
 unsigned mqcap_run_warnings(const mqcap_run_t *r, char *buf, size_t len)
 {
-	mqcap_run_t *rw = (mqcap_run_t *)r;
-	unsigned n;
-
-	pthread_mutex_lock(&rw->mu);
-	n = r->nwarnings;
-	if (buf && len)
-		snprintf(buf, len, "%s", r->warning);
-	pthread_mutex_unlock(&rw->mu);
-	return n;
+	return latest_message(r, &r->nwarnings, r->warning, buf, len);
 }
 
 unsigned mqcap_run_worker_count(const mqcap_run_t *r)

@@ -88,14 +88,15 @@ run_case() {
 	wait $pid || { cat "$dir/$label.err"; tb_fail "$label: mqcount exited $?"; }
 	rss1=$(rss_counts)
 	python3 - "$out" "$label" "$expect" "$rss0" "$rss1" "${WANT_QS:-0 1 2 3}" <<'EOF' || tb_fail "$label: counts wrong (see above)"
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ['MQCAP_SRC'] + '/tests/system')
+from summary_sums import CAUSES as causes, check_sums
 out, label, expect = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split()]
 rss0 = [int(x) for x in sys.argv[4].split()]; rss1 = [int(x) for x in sys.argv[5].split()]
 want_qs = [int(x) for x in sys.argv[6].split()]
 rss = [b - a for a, b in zip(rss0, rss1)]
 lines = [json.loads(l) for l in open(out)]
 s = [l for l in lines if l['type'] == 'summary'][-1]
-causes = ('drop_ring_full', 'drop_fill_empty', 'drop_no_socket', 'drop_invalid', 'drop_handoff')
 ok = True
 def check(cond, msg):
     global ok
@@ -116,10 +117,7 @@ for i, e in enumerate(expect):
     check(e <= rss[i] <= e + 20, 'testbed RSS program counted %d on queue %d, predicted %d' % (rss[i], i, e))
     print('# %s %s: received %d dropped %d predicted %d (testbed RSS %d)' % (label, q['queue'], q['received'], q['dropped'], e, rss[i]))
 t = s['total']
-for k in ('received', 'bytes', 'dropped') + causes:
-    check(t[k] == sum(q[k] for q in s['queues']), 'total %s is not the sum of the queues' % k)
-check(s['adds_up'], 'threads do not add up to queues')
-check(s['threads_packets'] + t['drop_handoff'] == t['received'], 'threads %d + handoff %d != received %d' % (s['threads_packets'], t['drop_handoff'], t['received']))
+check_sums(s, check)
 v = s['verify']
 check(v['corrupt'] == 0, 'corrupt payloads: %d' % v['corrupt'])
 check(v['payloads'] == s['threads_packets'] - v['foreign'], 'payload count')

@@ -29,6 +29,10 @@ struct dump_cfg {
 	uint64_t window_ns;       /* how long a packet may wait for the other queues of its output */
 };
 
+/* -G: a file no newer packet has closed is closed by the clock this long after its boundary
+ * (a quarter of the period at most), not at it: packets captured just before the boundary
+ * may still be in the kernel's rings, and they belong in that file, not the next. */
+#define DUMP_ROTATE_GRACE_NS 200000000ull
 /* --time-window's default: a capture thread that is late by this much (its queue's packets
  * still in the kernel's ring) makes its packets late. */
 #define DUMP_WINDOW_DEFAULT_NS 100000000ull

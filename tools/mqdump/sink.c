@@ -684,9 +684,13 @@ static void sink_packet(struct sink *s, unsigned q, const struct mqcap_pkt *p)
 	struct dump *d = s->d;
 	size_t rec = record_size(d, p->caplen);
 
-	if (s->fd >= 0 && s->file_pkts &&
-	    ((d->cfg.file_bytes && s->file_bytes + s->len + rec > d->cfg.file_bytes) ||
-	     (d->cfg.file_packets && s->file_pkts >= d->cfg.file_packets) ||
+	/* Size and count never close an empty file (one packet may be over the size); time
+	 * does, even an empty one: a packet past the boundary belongs to the next interval's
+	 * file, though the clock may not have closed this one yet (DUMP_ROTATE_GRACE_NS). */
+	if (s->fd >= 0 &&
+	    ((s->file_pkts &&
+	      ((d->cfg.file_bytes && s->file_bytes + s->len + rec > d->cfg.file_bytes) ||
+	       (d->cfg.file_packets && s->file_pkts >= d->cfg.file_packets))) ||
 	     (d->cfg.rotate_s && p->ts_ns >= s->next_rot_ns)))
 		sink_rotate(s, p->ts_ns);
 	if (s->err || s->fd < 0) {
@@ -805,6 +809,13 @@ void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
 		release(cur);
 }
 
+static uint64_t rotate_grace_ns(const struct dump *d)
+{
+	uint64_t quarter = d->cfg.rotate_s * 1000000000ull / 4;
+
+	return quarter < DUMP_ROTATE_GRACE_NS ? quarter : DUMP_ROTATE_GRACE_NS;
+}
+
 void dump_tick(struct dump *d)
 {
 	uint64_t mono = cli_now_ns(), now = realtime_ns();
@@ -817,9 +828,11 @@ void dump_tick(struct dump *d)
 			continue;
 		if (s->stage)
 			merge(s, now);
-		/* --time-order: packets from before the boundary may wait the window in the stage */
+		/* The clock closes a file only after the grace (DUMP_ROTATE_GRACE_NS): packets
+		 * from before the boundary may still be in the rings, or (--time-order) waiting
+		 * the window in the stage. A newer packet closes it at once (sink_packet). */
 		if (d->cfg.rotate_s && s->fd >= 0 && !s->err &&
-		    now >= s->next_rot_ns + (s->stage ? d->cfg.window_ns : 0))
+		    now >= s->next_rot_ns + rotate_grace_ns(d) + (s->stage ? d->cfg.window_ns : 0))
 			sink_rotate(s, now);
 		else if (s->len && mono - s->last_flush_ns >= d->cfg.flush_ms * 1000000ull)
 			sink_flush(s);

@@ -418,6 +418,8 @@ def main(argv=None):
     p.add_argument("-i", "--interface", required=True)
     p.add_argument("-r", "--rate", type=float, default=0, help="frames per second (0: max)")
     p.add_argument("-l", "--loops", type=int, default=1)
+    p.add_argument("--align", type=float, default=None, metavar="S",
+                   help="send the first frame S seconds past a whole wall-clock second")
     p.add_argument("pcap")
     p = sub.add_parser("capture-qm", help="capture per RX queue (PACKET_FANOUT_QM)")
     p.add_argument("-i", "--interface", required=True)
@@ -441,6 +443,8 @@ def main(argv=None):
         write_pcap(a.write, mixed_frames())
     elif a.cmd == "send":
         frames = [fr for _, fr in read_pcap(a.pcap)]
+        if a.align is not None:
+            time.sleep((a.align - time.time()) % 1.0)
         n = send_frames(a.interface, frames, a.rate, a.loops)
         print("sent %d frames on %s" % (n, a.interface))
     elif a.cmd == "capture-qm":

@@ -25,29 +25,8 @@ tb_log "testbed $TB_NAME: $RX_NS/$RX_DEV, 4 queues, pollers pinned over CPUs 0-$
 
 # Independent prediction: Toeplitz over (saddr, daddr, sport, dport) of the paper flows
 # 198.18.0.1:1024 -> 198.19.0.0-198.19.15.255:80, indirection table from the testbed.
-predict() {
-	python3 - "$RSS_KEY" "$RSS_TABLE" "$QUEUES" "$ROUNDS" <<'EOF'
-import sys, socket
-key = bytes.fromhex(sys.argv[1]); table = [int(x) for x in sys.argv[2].split(',')]
-nq = int(sys.argv[3]); rounds = int(sys.argv[4])
-kint = int.from_bytes(key, 'big'); klen = len(key) * 8
-def toeplitz(data):
-    h = 0
-    for i, byte in enumerate(data):
-        for b in range(8):
-            if byte & (0x80 >> b):
-                h ^= (kint >> (klen - 32 - (i * 8 + b))) & 0xffffffff
-    return h
-counts = [0] * nq
-src = socket.inet_aton('198.18.0.1')
-for f in range(4096):
-    dst = bytes([198, 19, f >> 8, f & 0xff])
-    h = toeplitz(src + dst + (1024).to_bytes(2, 'big') + (80).to_bytes(2, 'big'))
-    counts[table[h & 127]] += rounds
-print(' '.join(map(str, counts)))
-EOF
-}
-expect=$(predict) || tb_fail "prediction failed"
+expect=$(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py" paper-rss "$RSS_KEY" "$RSS_TABLE" \
+	"$QUEUES" "$ROUNDS") || tb_fail "prediction failed"
 tb_log "predicted per queue for $NPKT packets: $expect"
 
 # The plan: with the pollers pinned, every worker sits on its queue's poller CPU.

@@ -35,27 +35,8 @@ tb_rx ip link set "$MV" up || tb_fail "cannot bring $MV up"
 tb_log "testbed $TB_NAME: $RX_NS/$RX_DEV, 4 queues (table weights 3,2,1,0), macvlan $MV on it ($(tb_rx ethtool -i "$MV" | head -1))"
 
 # Independent prediction: Toeplitz over mqsend --paper's flows with the testbed's key/table.
-expect=$(python3 - "$RSS_KEY" "$RSS_TABLE" "$QUEUES" "$ROUNDS" <<'PY'
-import sys, socket
-key = bytes.fromhex(sys.argv[1]); table = [int(x) for x in sys.argv[2].split(',')]
-nq = int(sys.argv[3]); rounds = int(sys.argv[4])
-kint = int.from_bytes(key, 'big'); klen = len(key) * 8
-def toeplitz(data):
-    h = 0
-    for i, byte in enumerate(data):
-        for b in range(8):
-            if byte & (0x80 >> b):
-                h ^= (kint >> (klen - 32 - (i * 8 + b))) & 0xffffffff
-    return h
-counts = [0] * nq
-src = socket.inet_aton('198.18.0.1')
-for f in range(4096):
-    dst = bytes([198, 19, f >> 8, f & 0xff])
-    h = toeplitz(src + dst + (1024).to_bytes(2, 'big') + (80).to_bytes(2, 'big'))
-    counts[table[h & 127]] += rounds
-print(' '.join(map(str, counts)))
-PY
-) || tb_fail "prediction failed"
+expect=$(python3 "$MQCAP_SRC/tests/system/test_mqsend_check.py" paper-rss "$RSS_KEY" "$RSS_TABLE" \
+	"$QUEUES" "$ROUNDS") || tb_fail "prediction failed"
 read -r -a want <<<"$expect"
 tb_log "predicted per queue for $NPKT packets: $expect"
 [ "${want[3]}" -eq 0 ] && [ "${want[0]}" -gt 0 ] && [ "${want[2]}" -gt 0 ] ||

@@ -13,6 +13,9 @@
     gaps PCAP   print the gaps between consecutive frames, in seconds.
     rssq PREFIX QUEUES KEY TABLE   frames of PREFIX.qN.pcap (pktlib capture-qm) arrived on
         the RX queue the Toeplitz hash + table predicts.
+    paper-rss KEY TABLE QUEUES ROUNDS   how many of mqsend --paper's frames (ROUNDS times its
+        4096 flows, 198.18.0.1:1024 -> 198.19.0.0-198.19.15.255:80) each RX queue gets, by
+        the Toeplitz hash + table: one number per queue.
 
 The payload format is implemented here again from include/mqcap/payload.h's description, not
 shared with the C code, so the test checks the C against the documentation.
@@ -288,6 +291,18 @@ def cmd_rssq(a):
     return 0
 
 
+def cmd_paper_rss(a):
+    key = bytes.fromhex(a.key)
+    table = [int(x) for x in a.table.split(",")]
+    counts = [0] * a.queues
+    src = ipaddress.ip_address("198.18.0.1").packed
+    for f in range(4096):
+        dst = bytes([198, 19, f >> 8, f & 0xFF])
+        counts[table[toeplitz(key, src + dst + struct.pack("!HH", 1024, 80)) & 127]] += a.rounds
+    print(" ".join(map(str, counts)))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -320,9 +335,14 @@ def main():
     r.add_argument("queues", type=int)
     r.add_argument("key")
     r.add_argument("table")
+    r = sub.add_parser("paper-rss")
+    r.add_argument("key")
+    r.add_argument("table")
+    r.add_argument("queues", type=int)
+    r.add_argument("rounds", type=int)
     a = ap.parse_args()
     return {"check": cmd_check, "same": cmd_same, "rssq": cmd_rssq, "pcapng": cmd_pcapng,
-            "gaps": cmd_gaps}[a.cmd](a)
+            "gaps": cmd_gaps, "paper-rss": cmd_paper_rss}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,17 @@ q = [x for x in s['queues'] if x['queue'].endswith('@' + sys.argv[2])]
 print(q[0]['received'] + q[0]['dropped'] if q else -1)
 PY
 }
+# exact WHO RUN Q WANT WHAT: run RUN's summary counts WANT frames for queue Q (WHAT: whose)
+exact() {
+	local got
+	got=$(received "$2" "$3")
+	if [ "$got" = "$4" ]; then
+		echo "ok - $1 received exactly the $4 frames $5"
+	else
+		echo "not ok - $1 received $got frames, not the $4 $5"
+		fails=$((fails + 1))
+	fi
+}
 
 FILTER=(tcp dst port 80)   # the workload only: the sender's kernel adds IPv6 chatter
 fails=0
@@ -85,13 +96,7 @@ sleep 3   # the silent queue's watch needs 2 s of others' traffic after the last
 stop_all
 
 for q in 0 1 2 3; do
-	got=$(received "mv$q" "$q")
-	if [ "$got" = "${want[$q]}" ]; then
-		echo "ok - packet:$MV@$q received exactly the ${want[$q]} frames RSS predicts for queue $q"
-	else
-		echo "not ok - packet:$MV@$q received $got frames, RSS predicts ${want[$q]} for queue $q"
-		fails=$((fails + 1))
-	fi
+	exact "packet:$MV@$q" "mv$q" "$q" "${want[$q]}" "RSS predicts for queue $q"
 	# queue 3 gets nothing from RSS, so its warning is right; the others must stay quiet
 	if [ "$q" != 3 ] && grep -q "warning" "$dir/mv$q.err"; then
 		echo "not ok - packet:$MV@$q warned: $(cat "$dir/mv$q.err")"; fails=$((fails + 1))
@@ -104,15 +109,11 @@ else
 	echo "not ok - packet:$RX_DEV@3 said no warning about its silent queue: $(cat "$dir/silent3.err")"
 	fails=$((fails + 1))
 fi
-got=$(received silent3 3)
-[ "$got" = 0 ] || { echo "not ok - packet:$RX_DEV@3 received $got frames, expected 0"; fails=$((fails + 1)); }
+exact "packet:$RX_DEV@3" silent3 3 0 "RSS sends queue 3"
 if grep -q "warning" "$dir/busy2.err"; then
 	echo "not ok - packet:$RX_DEV@2 warned though it received: $(cat "$dir/busy2.err")"; fails=$((fails + 1))
-else
-	got=$(received busy2 2)
-	if [ "$got" = "${want[2]}" ]; then echo "ok - packet:$RX_DEV@2 received its ${want[2]} frames, no warning"
-	else echo "not ok - packet:$RX_DEV@2 received $got, predicted ${want[2]}"; fails=$((fails + 1)); fi
 fi
+exact "packet:$RX_DEV@2" busy2 2 "${want[2]}" "RSS predicts for queue 2 (no warning)"
 # ---- a recording driver: a 4-queue tap in a namespace of its own, and a macvlan on it ----
 NS=$(tb_unique_name qntap)
 ip netns add "$NS" || tb_fail "cannot make namespace $NS"
@@ -157,13 +158,7 @@ stop_all
 twant=(100 200 300 400)
 for label in tap mvt; do
 	for q in 0 1 2 3; do
-		got=$(received "$label" "$q")
-		if [ "$got" = "${twant[$q]}" ]; then
-			echo "ok - $label@$q received exactly the ${twant[$q]} frames written to tap queue $q"
-		else
-			echo "not ok - $label@$q received $got frames, ${twant[$q]} were written to tap queue $q"
-			fails=$((fails + 1))
-		fi
+		exact "$label@$q" "$label" "$q" "${twant[$q]}" "written to tap queue $q"
 	done
 done
 if grep -q warning "$dir/tap.err"; then

@@ -37,6 +37,12 @@ struct {
 	__type(value, struct mqcap_xdp_counters);
 } counters SEC(".maps");
 
+/* Cleared by the loader (src/xdp_prog.c) on kernels whose verifier refuses
+ * bpf_xdp_adjust_meta() in XDP programs (seen on a 6.18 guest kernel: "program of this type
+ * cannot use helper bpf_xdp_adjust_meta"). Read-only data: the verifier then prunes the call,
+ * and every frame goes without a timestamp (the reader stamps the burst instead). */
+const volatile __u32 with_meta = 1;
+
 /* Put the receive time in front of the frame; AF_XDP copies the metadata with it. Returns 0
  * when the driver has no metadata room. */
 static __always_inline int put_timestamp(struct xdp_md *ctx)
@@ -81,7 +87,7 @@ int mqcap_xdp_redirect(struct xdp_md *ctx)
 		c->no_socket++;
 		return XDP_PASS;
 	}
-	if (!put_timestamp(ctx))
+	if (!with_meta || !put_timestamp(ctx))
 		c->meta_failed++;
 	c->redirected++;
 	return bpf_redirect_map(&xsks, q, XDP_DROP);

@@ -28,6 +28,7 @@ struct mqcap__xdp_prog {
 	unsigned ifindex;
 	unsigned refs;
 	bool generic;
+	bool no_meta;          /* loaded without timestamps: the kernel refused them */
 	struct mqcap_xdp_redirect *skel;
 	int link_fd;           /* closing it (or dying) detaches the program */
 	unsigned installed_rx; /* RX queues when the program was last installed; 0 unknown */
@@ -158,6 +159,39 @@ static int explain_busy(unsigned ifindex, const char *dev, struct mqcap__err *e)
 			      dev, name, prog_id, pid);
 }
 
+/* Open and load the program, sharing p's maps when reuse is set. Some kernels refuse
+ * bpf_xdp_adjust_meta() in XDP programs (EINVAL from the verifier): load it then without
+ * timestamps (with_meta in bpf/xdp_redirect.bpf.c), once and for every later copy. NULL and
+ * errno on failure. */
+static struct mqcap_xdp_redirect *load_skel(struct mqcap__xdp_prog *p, bool reuse)
+{
+	for (;;) {
+		struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
+		int err;
+
+		if (!s)
+			return NULL;
+		s->rodata->with_meta = !p->no_meta;
+		if (reuse && (bpf_map__reuse_fd(s->maps.xsks, p->xsks_fd) ||
+			      bpf_map__reuse_fd(s->maps.captured, p->captured_fd) ||
+			      bpf_map__reuse_fd(s->maps.counters, p->counters_fd))) {
+			err = errno;
+			mqcap_xdp_redirect__destroy(s);
+			errno = err;
+			return NULL;
+		}
+		if (!mqcap_xdp_redirect__load(s))
+			return s;
+		err = errno;
+		mqcap_xdp_redirect__destroy(s);
+		if (err != EINVAL || p->no_meta) {
+			errno = err;
+			return NULL;
+		}
+		p->no_meta = true;
+	}
+}
+
 static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 		  bool allow_generic, struct mqcap__err *e)
 {
@@ -165,7 +199,7 @@ static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 	int err, prog_fd;
 
 	mqcap__xdp_log_clear();
-	p->skel = mqcap_xdp_redirect__open_and_load();
+	p->skel = load_skel(p, false);
 	if (!p->skel) {
 		err = errno;
 		if (err == EPERM || err == EACCES)
@@ -291,14 +325,9 @@ int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
  * the kernel takes an update to the program already attached as a no-op. */
 static int reinstall(struct mqcap__xdp_prog *p, struct mqcap__err *e)
 {
-	struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
+	struct mqcap_xdp_redirect *s = load_skel(p, true);
 	int err = s ? 0 : -errno;
 
-	if (!err && (bpf_map__reuse_fd(s->maps.xsks, p->xsks_fd) ||
-		     bpf_map__reuse_fd(s->maps.captured, p->captured_fd) ||
-		     bpf_map__reuse_fd(s->maps.counters, p->counters_fd) ||
-		     mqcap_xdp_redirect__load(s)))
-		err = -errno;
 	if (!err && bpf_link_update(p->link_fd,
 				    bpf_program__fd(s->progs.mqcap_xdp_redirect), NULL))
 		err = -errno;

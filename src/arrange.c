@@ -4,11 +4,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mqcap/queues.h"
 #include "mqcap/run.h"
 #include "arrange_int.h"
 #include "run_int.h"
+#include "source_int.h"
 
 void mqcap__arrange_pick(struct mqcap__arr *a, int worker_cpu, const struct mqcap_plan *pl,
 			 const unsigned *qs, unsigned n, unsigned batch_usecs, uint32_t run_flags)
@@ -33,6 +36,52 @@ void mqcap__arrange_pick(struct mqcap__arr *a, int worker_cpu, const struct mqca
 			 "priority, as asked (the poller can starve it)", worker_cpu);
 	else
 		a->kind = MQCAP__ARR_READER_FIRST;
+}
+
+/* The CPU the calling thread is pinned to, if exactly one; -1 otherwise. */
+static int caller_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) != 1)
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
+void mqcap__arrange_handle(struct mqcap__handle_arr *h, const struct mqcap__reader *readers,
+			   unsigned n, uint32_t flags)
+{
+	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread. */
+	struct mqcap_queue_poller *p = calloc(1, sizeof(*p));
+	struct sched_param normal = { 0 };
+	struct mqcap__arr *a = &h->a;
+	int cpu = caller_cpu();
+
+	if (h->decided && a->kind == MQCAP__ARR_READER_FIRST)
+		pthread_setschedparam(h->thread, SCHED_OTHER, &normal);
+	h->decided = true;
+	h->thread = pthread_self();
+	memset(a, 0, sizeof(*a));
+	a->kind = MQCAP__ARR_WAKE;
+	a->poller_cpu = -1;
+	for (unsigned i = 0; i < n && p && cpu >= 0 && a->poller_cpu < 0; i++)
+		if (mqcap_queue_poller(readers[i].dev_name, readers[i].queue, 0, p) == 0 &&
+		    p->pid > 0 && CPU_COUNT(&p->allowed) == 1 && CPU_ISSET(cpu, &p->allowed))
+			a->poller_cpu = cpu;
+	free(p);
+	if (a->poller_cpu < 0)
+		snprintf(a->text, sizeof(a->text), "wake-up: %s", cpu < 0 ?
+			 "the receiving thread is not pinned to one CPU" :
+			 "no pinned poller of its queues on its CPU");
+	else if (flags & MQCAP_F_NO_READER_FIRST)
+		snprintf(a->text, sizeof(a->text), "wake-up: beside its poller on CPU %d at normal "
+			 "priority, as asked (the poller can starve it)", cpu);
+	else
+		a->kind = MQCAP__ARR_READER_FIRST;
+	mqcap__arrange_apply(a);
 }
 
 void mqcap__arrange_apply(struct mqcap__arr *a)

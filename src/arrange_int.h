@@ -33,6 +33,7 @@
 #ifndef MQCAP_ARRANGE_INT_H
 #define MQCAP_ARRANGE_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,24 @@ struct mqcap__arr {
  * Plain arithmetic: nothing is applied yet. */
 void mqcap__arrange_pick(struct mqcap__arr *a, int worker_cpu, const struct mqcap_plan *pl,
 			 const unsigned *qs, unsigned n, unsigned batch_usecs, uint32_t run_flags);
+
+/* A handle's arrangement (mqcap_arrangement()), for the thread that decided it last. */
+struct mqcap__handle_arr {
+	struct mqcap__arr a;
+	pthread_t thread;
+	bool decided;
+};
+
+struct mqcap__reader;
+
+/* Decide, and apply, the calling thread's arrangement for a handle's readers[0..n): reader-first
+ * when the thread is pinned to exactly one CPU where the poller of one of the queues is pinned
+ * too (queues.h), wake-up otherwise or with MQCAP_F_NO_READER_FIRST in flags. Called at open
+ * (while the opener still has the privileges a program like tcpdump drops before it reads)
+ * and at the first receive of another thread, which takes it over: the thread that had it
+ * goes back to normal priority, since it is not the one that must keep up. */
+void mqcap__arrange_handle(struct mqcap__handle_arr *h, const struct mqcap__reader *readers,
+			   unsigned n, uint32_t flags);
 
 /* Apply a's arrangement to the calling thread (the worker, after it is pinned). A refusal is
  * not an error of the run: a falls back to wake-up and its text says why. */

@@ -336,11 +336,11 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	if (opts)
 		memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
 	r->o.sz = sizeof(r->o);
-	r->cap.sz = sizeof(r->cap);
 	if (r->o.capture)
 		memcpy(&r->cap, r->o.capture,
 		       r->o.capture->sz < sizeof(r->cap) ? r->o.capture->sz : sizeof(r->cap));
 	r->cap.sz = sizeof(r->cap);
+	r->cap.flags |= MQCAP_F_NO_READER_FIRST; /* the runtime arranges its threads (arrange.c) */
 	r->o.capture = NULL;
 	if (r->cap.filter)
 		r->filter = strdup(r->cap.filter);

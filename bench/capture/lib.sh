@@ -4,7 +4,9 @@
 # GEN_CPU, MQCOUNT, MQSEND, LOCKSHARE and TESTBED set.
 
 # READER_CPU: where the capture tools run (default CAP_CPU, beside the NAPI thread); MQ_EXTRA:
-# more mqcount options (e.g. --no-reader-first); DUMP_DIR: mqdump-tmpfs writes there.
+# more mqcount options (e.g. --no-reader-first); DUMP_DIR: mqdump-tmpfs writes there;
+# SCHED_SAMPLES: a command run with the tool's pid just before and after the send, its output
+# in OUT.sched0 and OUT.sched1 (bench/capture/starve: the threads' schedstat).
 
 # Sum of the sender's RSS program counters (frames offered) and the receiver's RX queue counters.
 tx_offered() { "$TESTBED" status "$TB_NAME" | awk '$1 ~ /^[0-9]+$/ && NF >= 5 && NF <= 9 {s += $2} END {print s + 0}'; }
@@ -86,7 +88,9 @@ run_tool() {
 	sleep 1
 	read -r c0 t0 < <(cpu_busy)
 	[ -n "$pid" ] && pcpu=$(proc_cpu "$pid")
+	[ -n "$pid" ] && [ -n "${SCHED_SAMPLES:-}" ] && "$SCHED_SAMPLES" "$pid" >"$o.sched0"
 	ip netns exec "$TX_NS" "$MQSEND" "${sargs[@]}" >"$o.send" 2>&1 || true
+	[ -n "$pid" ] && [ -n "${SCHED_SAMPLES:-}" ] && "$SCHED_SAMPLES" "$pid" >"$o.sched1"
 	read -r c1 t1 < <(cpu_busy)
 	[ -n "$pid" ] && pcpu=$(( $(proc_cpu "$pid") - pcpu ))
 	sleep 0.5

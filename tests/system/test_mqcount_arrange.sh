@@ -5,7 +5,8 @@
 # NAPI thread cannot starve it into fill-ring drops; a worker on another CPU, and one told
 # --no-reader-first, stay SCHED_OTHER ("wake-up"). Each says which in its arrangement line
 # (text and --json), and the policy is read back from the running thread (ps). Traffic flows
-# in each case and every frame sent is counted.
+# in each case and every frame sent is counted. The same for a library user, tcpdump through
+# mqcap-pcap pinned with taskset.
 set -euo pipefail
 . "$(dirname "$0")/lib/testbed.sh"
 tb_require_root
@@ -51,4 +52,31 @@ case_ 0 wake-up ""
 text=$(tb_rx "$MQCOUNT" -i "xdp:$RX_DEV" -g 1 -d 1 2>&1)
 grep -q "^arrangement: worker 0: reader-first: beside its poller on CPU 1, SCHED_FIFO 1 above it" <<<"$text" ||
 	tb_fail "no arrangement line in the text output: $text"
+
+# A library user gets the same from mqcap_open()/mqcap_recv_burst() (mqcap_arrangement()):
+# tcpdump through mqcap-pcap, pinned with taskset beside the NAPI thread, runs SCHED_FIFO 1
+# although it drops root before it reads (Debian's tcpdump runs as user tcpdump); on the
+# other CPU it stays SCHED_OTHER. Every frame sent is captured either way.
+WRAP="$MQCAP_BUILD/pcap/mqcap-pcap"
+[ -x "$WRAP" ] || tb_fail "mqcap-pcap not built at $WRAP"
+tb_need tcpdump
+for cpu in 1 0; do
+	o=$(mktemp "/tmp/mqcap-test.$$.XXXXXX")
+	ip netns exec "$RX_NS" taskset -c "$cpu" "$WRAP" tcpdump -n -i "xdp:$RX_DEV@0" -w /dev/null 2>"$o" &
+	pid=$!
+	tb_on_exit "kill $pid"
+	for i in $(seq 100); do grep -q "listening on" "$o" && break; sleep 0.1; done
+	sleep 0.5
+	ip netns exec "$TX_NS" "$MQSEND" -i "$TX_DEV" -m qdisc -c 2000 -r 20k --dst-mac "$RX_MAC" >/dev/null
+	sleep 0.5
+	cls=$(ps -L -o cls=,rtprio=,psr= -p "$pid" | awk '$1 != "TS" {print $1 ":" $2 "@" $3}')
+	kill -INT "$pid"
+	wait "$pid" || true
+	n=$(awk '/packets captured/ {print $1}' "$o")
+	tb_log "tcpdump via mqcap-pcap on CPU $cpu: threads not SCHED_OTHER: ${cls:-none}; captured $n"
+	want=""; [ "$cpu" = 1 ] && want="FF:1@1"
+	[ "$cls" = "$want" ] || tb_fail "tcpdump on CPU $cpu: threads not SCHED_OTHER '$cls', want '$want'"
+	[ "${n:-0}" -ge 2000 ] || tb_fail "tcpdump on CPU $cpu captured ${n:-0} of 2000: $(cat "$o")"
+	rm -f "$o"
+done
 echo "PASS"

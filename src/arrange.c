@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* arrange.c - the reader/poller arrangement of a direct worker (see arrange_int.h). */
+/* arrange.c - the reader/poller arrangement of a runtime worker or of a handle's receiving
+ * thread (see arrange_int.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -12,6 +13,18 @@
 #include "arrange_int.h"
 #include "run_int.h"
 #include "source_int.h"
+
+/* a->poller_cpu found (>= 0: beside) or not: reader-first, or wake-up with the reason. */
+static void decide(struct mqcap__arr *a, const char *why_apart, bool no_priority)
+{
+	if (a->poller_cpu < 0)
+		snprintf(a->text, sizeof(a->text), "wake-up: %s", why_apart);
+	else if (no_priority)
+		snprintf(a->text, sizeof(a->text), "wake-up: beside its poller on CPU %d at normal "
+			 "priority, as asked (the poller can starve it)", a->poller_cpu);
+	else
+		a->kind = MQCAP__ARR_READER_FIRST;
+}
 
 void mqcap__arrange_pick(struct mqcap__arr *a, int worker_cpu, const struct mqcap_plan *pl,
 			 const unsigned *qs, unsigned n, unsigned batch_usecs, uint32_t run_flags)
@@ -28,14 +41,8 @@ void mqcap__arrange_pick(struct mqcap__arr *a, int worker_cpu, const struct mqca
 	if (!(run_flags & MQCAP_RUN_F_NO_BATCH))
 		a->batch_us = batch_usecs ? batch_usecs :
 			      a->poller_cpu >= 0 ? MQCAP_RUN_BATCH_AUTO_US : 0;
-	if (a->poller_cpu < 0)
-		snprintf(a->text, sizeof(a->text), "wake-up: %s", worker_cpu < 0 ?
-			 "not pinned" : "no poller of its queues on its CPU");
-	else if (run_flags & MQCAP_RUN_F_NO_PRIORITY)
-		snprintf(a->text, sizeof(a->text), "wake-up: beside its poller on CPU %d at normal "
-			 "priority, as asked (the poller can starve it)", worker_cpu);
-	else
-		a->kind = MQCAP__ARR_READER_FIRST;
+	decide(a, worker_cpu < 0 ? "not pinned" : "no poller of its queues on its CPU",
+	       run_flags & MQCAP_RUN_F_NO_PRIORITY);
 }
 
 /* The CPU the calling thread is pinned to, if exactly one; -1 otherwise. */
@@ -56,12 +63,9 @@ void mqcap__arrange_handle(struct mqcap__handle_arr *h, const struct mqcap__read
 {
 	/* On the heap: a cpu_set_t each, too much for the stack of a small capture thread. */
 	struct mqcap_queue_poller *p = calloc(1, sizeof(*p));
-	struct sched_param normal = { 0 };
 	struct mqcap__arr *a = &h->a;
 	int cpu = caller_cpu();
 
-	if (h->decided && a->kind == MQCAP__ARR_READER_FIRST)
-		pthread_setschedparam(h->thread, SCHED_OTHER, &normal);
 	h->decided = true;
 	h->thread = pthread_self();
 	memset(a, 0, sizeof(*a));
@@ -72,15 +76,8 @@ void mqcap__arrange_handle(struct mqcap__handle_arr *h, const struct mqcap__read
 		    p->pid > 0 && CPU_COUNT(&p->allowed) == 1 && CPU_ISSET(cpu, &p->allowed))
 			a->poller_cpu = cpu;
 	free(p);
-	if (a->poller_cpu < 0)
-		snprintf(a->text, sizeof(a->text), "wake-up: %s", cpu < 0 ?
-			 "the receiving thread is not pinned to one CPU" :
-			 "no pinned poller of its queues on its CPU");
-	else if (flags & MQCAP_F_NO_READER_FIRST)
-		snprintf(a->text, sizeof(a->text), "wake-up: beside its poller on CPU %d at normal "
-			 "priority, as asked (the poller can starve it)", cpu);
-	else
-		a->kind = MQCAP__ARR_READER_FIRST;
+	decide(a, cpu < 0 ? "the receiving thread is not pinned to one CPU" :
+	       "no pinned poller of its queues on its CPU", flags & MQCAP_F_NO_READER_FIRST);
 	mqcap__arrange_apply(a);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * arrange_int.h - how a direct worker and the kernel pollers of its queues share CPU time:
- * the reader/poller arrangement, picked from the placement the plan gave the worker.
+ * arrange_int.h - how a thread that reads queues and the kernel pollers of those queues share
+ * CPU time: the reader/poller arrangement, picked from the placement the thread was given
+ * (the plan's, for a runtime worker; its CPU affinity, for a handle's receiving thread).
  *
  * Apart (the worker's CPU is none of its pollers' CPUs): "wake-up". The poller runs on its
  * own CPU and wakes the worker when packets wait; nothing competes.
@@ -72,8 +73,8 @@ struct mqcap__reader;
  * when the thread is pinned to exactly one CPU where the poller of one of the queues is pinned
  * too (queues.h), wake-up otherwise or with MQCAP_F_NO_READER_FIRST in flags. Called at open
  * (while the opener still has the privileges a program like tcpdump drops before it reads)
- * and at the first receive of another thread, which takes it over: the thread that had it
- * goes back to normal priority, since it is not the one that must keep up. */
+ * and at the first receive of another thread. The opener keeps what it got: it may have
+ * exited, so its priority is not touched from here. */
 void mqcap__arrange_handle(struct mqcap__handle_arr *h, const struct mqcap__reader *readers,
 			   unsigned n, uint32_t flags);
 

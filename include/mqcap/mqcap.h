@@ -233,7 +233,7 @@ const char *mqcap_stack_warning(const mqcap_t *c);
 /*
  * How the thread that receives shares its CPU with the queues' kernel pollers, decided at
  * mqcap_open() for the opening thread and again at the first mqcap_recv_burst() of another
- * thread (which takes it over; NULL for pcap: files): "reader-first: ..."
+ * thread (the opener keeps what it got; NULL for pcap: files): "reader-first: ..."
  * when that thread is pinned to exactly one CPU and the threaded-NAPI poller of one of its
  * queues is pinned there too: the thread is then switched to SCHED_FIFO at the lowest
  * real-time priority, above the poller, which otherwise can starve it into fill-ring drops

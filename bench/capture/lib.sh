@@ -79,9 +79,11 @@ run_tool() {
 	none)
 		pid=;;
 	esac
-	# wait until the tool is capturing (netsniff-ng takes over a second to set up its ring)
+	# wait until the tool is capturing (netsniff-ng takes over a second to set up its ring; on a
+	# machine at load 15, one mqcap-pcap tcpdump case captured nothing at all, most likely a
+	# start slower than the 5 s this waited then: 15 s now)
 	local ready='"type":"interval"|"type":"plan"|"type":"sink_ready"|listening on|Running!' i
-	[ "$kind" = lockshare ] || [ "$kind" = none ] || for i in $(seq 50); do
+	[ "$kind" = lockshare ] || [ "$kind" = none ] || for i in $(seq 150); do
 		grep -qE "$ready" "$o.json" "$o.err" 2>/dev/null && break
 		sleep 0.1
 	done

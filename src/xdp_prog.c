@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "xdp_log_int.h"
+#include "xdp_meta_probe_int.h"
 #include "xdp_prog_int.h"
 #include "xdp_redirect.skel.h"
 
@@ -165,7 +166,16 @@ static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 	int err, prog_fd;
 
 	mqcap__xdp_log_clear();
-	p->skel = mqcap_xdp_redirect__open_and_load();
+	p->skel = mqcap_xdp_redirect__open();
+	if (p->skel) {
+		p->skel->rodata->stamp_meta = mqcap__xdp_meta_allowed();
+		if (mqcap_xdp_redirect__load(p->skel)) {
+			err = errno;
+			mqcap_xdp_redirect__destroy(p->skel);
+			p->skel = NULL;
+			errno = err;
+		}
+	}
 	if (!p->skel) {
 		err = errno;
 		if (err == EPERM || err == EACCES)
@@ -294,6 +304,8 @@ static int reinstall(struct mqcap__xdp_prog *p, struct mqcap__err *e)
 	struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
 	int err = s ? 0 : -errno;
 
+	if (s)
+		s->rodata->stamp_meta = p->skel->rodata->stamp_meta;
 	if (!err && (bpf_map__reuse_fd(s->maps.xsks, p->xsks_fd) ||
 		     bpf_map__reuse_fd(s->maps.captured, p->captured_fd) ||
 		     bpf_map__reuse_fd(s->maps.counters, p->counters_fd) ||

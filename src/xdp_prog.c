@@ -158,6 +158,39 @@ static int explain_busy(unsigned ifindex, const char *dev, struct mqcap__err *e)
 			      dev, name, prog_id, pid);
 }
 
+/*
+ * Open and load the program, its maps shared with share (NULL: new maps). A kernel that
+ * refuses bpf_xdp_adjust_meta() in XDP programs (6.18.44-fc does) gets the program without
+ * timestamp metadata (bpf/xdp_redirect.bpf.c no_meta). NULL with errno on failure.
+ */
+static struct mqcap_xdp_redirect *load(const struct mqcap__xdp_prog *share)
+{
+	for (int no_meta = 0; no_meta <= 1; no_meta++) {
+		struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
+		int err;
+
+		if (!s)
+			return NULL;
+		s->rodata->no_meta = (__u32)no_meta;
+		if (share && (bpf_map__reuse_fd(s->maps.xsks, share->xsks_fd) ||
+			      bpf_map__reuse_fd(s->maps.captured, share->captured_fd) ||
+			      bpf_map__reuse_fd(s->maps.counters, share->counters_fd))) {
+			err = errno;
+			mqcap_xdp_redirect__destroy(s);
+			errno = err;
+			return NULL;
+		}
+		if (!mqcap_xdp_redirect__load(s))
+			return s;
+		err = errno;
+		mqcap_xdp_redirect__destroy(s);
+		errno = err;
+		if (err != EINVAL)
+			return NULL;
+	}
+	return NULL;
+}
+
 static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 		  bool allow_generic, struct mqcap__err *e)
 {
@@ -165,7 +198,7 @@ static int attach(struct mqcap__xdp_prog *p, const char *dev, const char *drv,
 	int err, prog_fd;
 
 	mqcap__xdp_log_clear();
-	p->skel = mqcap_xdp_redirect__open_and_load();
+	p->skel = load(NULL);
 	if (!p->skel) {
 		err = errno;
 		if (err == EPERM || err == EACCES)
@@ -291,14 +324,9 @@ int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
  * the kernel takes an update to the program already attached as a no-op. */
 static int reinstall(struct mqcap__xdp_prog *p, struct mqcap__err *e)
 {
-	struct mqcap_xdp_redirect *s = mqcap_xdp_redirect__open();
+	struct mqcap_xdp_redirect *s = load(p);
 	int err = s ? 0 : -errno;
 
-	if (!err && (bpf_map__reuse_fd(s->maps.xsks, p->xsks_fd) ||
-		     bpf_map__reuse_fd(s->maps.captured, p->captured_fd) ||
-		     bpf_map__reuse_fd(s->maps.counters, p->counters_fd) ||
-		     mqcap_xdp_redirect__load(s)))
-		err = -errno;
 	if (!err && bpf_link_update(p->link_fd,
 				    bpf_program__fd(s->progs.mqcap_xdp_redirect), NULL))
 		err = -errno;

@@ -575,19 +575,6 @@ int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 	return 0;
 }
 
-void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue)
-{
-	__u32 key = queue;
-
-	if (queue >= MQCAP_XDP_MAX_QUEUES)
-		return;
-	mark_captured(p, queue, 0);
-	bpf_map_delete_elem(p->xsks_fd, &key);
-	pthread_mutex_lock(&lock);
-	p->claimed[queue] = QUEUE_CLAIMED;
-	pthread_mutex_unlock(&lock);
-}
-
 void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue)
 {
 	if (queue >= MQCAP_XDP_MAX_QUEUES)

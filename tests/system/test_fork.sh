@@ -7,7 +7,8 @@
 #   - child:  fork(), the parent exits without closing; the child reads;
 #   - parent: fork(), the child closes its copy of the handle and exits; the parent reads.
 # The reader must see every frame mqsend sent, each with its verification payload intact, and
-# leave no XDP program behind. On the code before the UMEM was mapped shared, the xdp
+# leave no XDP program behind; over xdp another process asking for a queue is told the
+# reader's pid. On the code before the UMEM was mapped shared, the xdp
 # daemon and child cases read no intact payload (the kernel wrote the parent's pages).
 set -u
 . "$(dirname "$0")/xdp_common.sh"
@@ -42,6 +43,12 @@ for be in xdp packet; do
 			[ "$reader" != "$launcher" ] || tb_fail "$be $mode: the parent reads"
 		else
 			[ "$reader" = "$launcher" ] || tb_fail "$be $mode: pid $reader reads, not the parent"
+		fi
+		if [ "$be" = xdp ] && [ "$mode" != parent ]; then
+			# the forked reader, not its exited parent, is named as the queue's holder
+			tb_rx "$PROBE" -T 100 "xdp:$RX_DEV@2" >"$out.busy" 2>&1
+			grep -q "$RX_DEV@2 is busy: pid $reader (fork_probe)" "$out.busy" ||
+				tb_fail "$be $mode: the busy message does not name pid $reader: $(cat "$out.busy")"
 		fi
 		send "$N"
 		wait_file "$out" 25 || tb_fail "$be $mode: the reader reported nothing"

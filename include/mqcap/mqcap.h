@@ -70,6 +70,9 @@ enum mqcap_direction {
 #define MQCAP_F_XDP_GENERIC     (1u << 4) /* xdp: allow generic (skb) mode where it is correct */
 #define MQCAP_F_NO_READER_FIRST (1u << 5) /* leave the receiving thread's scheduling alone, even
 					   * pinned beside a queue's poller (mqcap_arrangement()) */
+#define MQCAP_F_IMMEDIATE       (1u << 6) /* packet: hand each frame over as it arrives (TPACKET_V2
+					   * slots) rather than in blocks retired after up to 4 ms;
+					   * xdp hands frames over as they arrive anyway */
 
 /* The snaplen when none is asked for: libpcap's largest, so nothing is cut. */
 #define MQCAP_SNAPLEN_DEFAULT 262144u

@@ -93,7 +93,7 @@ if mode == 'exact':
           % (v['lost'], t['dropped']))
 elif sent is not None:
     check(seen <= sent, 'received %d + dropped %d > sent %d' % (t['received'], t['dropped'], sent))
-print('# mqsend: %s' % ({k: snd[k] for k in ('packets', 'errors', 'device_tx_dropped', 'seconds', 'pps')} if snd else None))
+print('# mqsend: %s' % ({k: snd[k] for k in ('packets', 'errors', 'device_tx_dropped', 'retried', 'seconds', 'pps') if k in snd} if snd else None))
 print('# sent %s, received %d, dropped %d (ring %d, fill %d, nosock %d, invalid %d), '
       'verify lost %d, reordered %d' % (sent, t['received'], t['dropped'], t['drop_ring_full'],
       t['drop_fill_empty'], t['drop_no_socket'], t['drop_invalid'], v['lost'], v['reordered']))

@@ -4,7 +4,8 @@
 #   mqcount -i xdp:DEV -m 2M (1 MiB, 256 frames, per queue), mqsend at up to 100 kpps (600000 frames),
 #   mqcount SIGSTOPped for 2 s, then SIGCONT. The rings overflow: the drops must be counted
 #   as ring drops (ring full or, once every frame sits in the RX ring, fill ring empty), sent
-#   = received + dropped exactly, --verify's loss = the drops, and capture resumes.
+#   = received + dropped exactly, --verify's loss <= the drops (a flow's tail loss is invisible
+#   to it), and capture resumes.
 #   The same again with packet: (TPACKET ring full = tp_drops).
 set -u
 . "${MQCAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/system/lib/testbed.sh"

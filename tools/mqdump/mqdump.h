@@ -76,6 +76,8 @@ struct dump {
 	_Atomic uint64_t files_done; /* files completed (renamed to their final name) */
 	_Atomic uint64_t bytes_done;
 	_Atomic int failed;
+	_Atomic int opened;          /* dump_outputs_open() has run: workers may write */
+	pthread_cond_t opened_cv;    /* with errmu: workers wait for the first files (-Z) */
 	pthread_mutex_t errmu;
 	char errmsg[512];
 	struct finisher *fin;
@@ -87,7 +89,8 @@ struct dump {
  * output, check the pattern. Returns 0, or -1 after printing why. */
 int dump_outputs_make(struct dump *d);
 /* Start the finisher thread and open the first file of every output. 0, or -1 after
- * printing why (nothing is left behind). */
+ * printing why (nothing is left behind). Until it has run, a worker's first burst waits for
+ * it: with -Z the files are created after the capture started and root was given up. */
 int dump_outputs_open(struct dump *d);
 /* Take back the files opened (closed and removed, never renamed): no half-made files from a
  * run that never ran. dump_outputs_close() must still follow. */

@@ -27,6 +27,14 @@
  * threads merge after each burst, the main thread every ~100 ms for idle queues. A packet that
  * comes later than the window is older than one already written: it is written at once, out
  * of order, and counted as late; nothing is held back or lost for it.
+ *
+ * Creating files in a directory others can write (/tmp): a name there may already be a
+ * symbolic link planted by someone else, pointing at a file they want overwritten. So a file
+ * is made with openat() in its directory, O_CREAT|O_EXCL|O_NOFOLLOW (nothing that exists is
+ * ever opened, a link included), with the mode the umask gives (0666 & ~umask, as tcpdump's
+ * savefiles), and completed with renameat2(RENAME_NOREPLACE) unless --force: the final name
+ * is never followed, and one that appeared meanwhile is not replaced. With -Z, mqdump.c opens
+ * the first files only after giving root up, so every file of a run belongs to USER.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +67,7 @@ struct sink {
 	int16_t ifid[DUMP_MAX_DEVS]; /* device -> interface id in the file, -1 */
 	unsigned nif;
 	int fd;                      /* -1: no file open */
+	int dirfd;                   /* the open file's directory, -1 */
 	char tmp[PATH_MAX + 8], final[PATH_MAX];
 	uint64_t seq;                /* file number */
 	char (*ring)[PATH_MAX];      /* -W: final names of the last files, by seq % ring */
@@ -82,9 +92,11 @@ struct sink {
 
 #define NOQ 0xFFFFu
 
+static void outputs_prepare(struct dump *d);
+
 struct job {
 	struct job *next;
-	int fd;
+	int fd, dirfd;
 	uint64_t bytes;
 	char tmp[PATH_MAX + 8], final[PATH_MAX], del[PATH_MAX];
 };
@@ -264,6 +276,7 @@ int dump_outputs_make(struct dump *d)
 			pthread_mutex_init(&s->mu, NULL);
 			s->d = d;
 			s->fd = -1;
+			s->dirfd = -1;
 			s->rep = q;
 			snprintf(s->name0, sizeof(s->name0), "%s", name);
 			for (unsigned i = 0; i < DUMP_MAX_DEVS; i++)
@@ -302,6 +315,7 @@ int dump_outputs_make(struct dump *d)
 			return -1;
 		}
 	}
+	outputs_prepare(d);
 	return 0;
 }
 
@@ -327,21 +341,41 @@ static void run_postcmd(struct dump *d, const char *file)
 			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-static void fsync_dir_of(const char *path)
+static const char *base_name(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+
+	return sl ? sl + 1 : path;
+}
+
+/* The directory of path, opened for openat()/renameat2() and fsync; -1 with errno. */
+static int dir_open(const char *path)
 {
 	char dir[PATH_MAX];
 	const char *sl = strrchr(path, '/');
-	int fd;
 
 	if (!sl)
 		snprintf(dir, sizeof(dir), ".");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(sl - path) + (sl == path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Give tmp its final name in dirfd: never over an existing name unless --force (then
+ * rename() replaces a link itself, never what it points at). */
+static int complete_name(int dirfd, const char *tmp, const char *final, bool force)
+{
+	if (force)
+		return renameat(dirfd, tmp, dirfd, final);
+	if (!renameat2(dirfd, tmp, dirfd, final, RENAME_NOREPLACE))
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link() refuses an existing name too. */
+	if (linkat(dirfd, tmp, dirfd, final, 0))
+		return -1;
+	unlinkat(dirfd, tmp, 0);
+	return 0;
 }
 
 static void finish(struct dump *d, struct job *j)
@@ -360,15 +394,21 @@ static void finish(struct dump *d, struct job *j)
 		dump_fail(d, "close %s: %s", j->tmp, strerror(errno));
 	if (!j->bytes) {
 		/* Not even the file header reached the disk: there is nothing a reader could open. */
-		unlink(j->tmp);
+		unlinkat(j->dirfd, base_name(j->tmp), 0);
 		cli_warn("%s: nothing could be written, removed", j->tmp);
 	} else if (!synced) {
 		return;
-	} else if (rename(j->tmp, j->final)) {
-		dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(errno));
+	} else if (complete_name(j->dirfd, base_name(j->tmp), base_name(j->final), d->cfg.force)) {
+		int e = errno;
+
+		if (e == EEXIST)
+			dump_fail(d, "%s appeared while %s was written: not replaced, the file keeps "
+				  "its temporary name (--force replaces it)", j->final, j->tmp);
+		else
+			dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(e));
 		return;
 	} else {
-		fsync_dir_of(j->final);
+		fsync(j->dirfd);
 		atomic_fetch_add_explicit(&d->files_done, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&d->bytes_done, j->bytes, memory_order_relaxed);
 		if (d->cfg.postcmd)
@@ -398,6 +438,7 @@ static void *finisher_main(void *arg)
 			f->tail = NULL;
 		pthread_mutex_unlock(&f->mu);
 		finish(d, j);
+		close(j->dirfd);
 		free(j);
 		pthread_mutex_lock(&f->mu);
 	}
@@ -535,6 +576,19 @@ static int cookie_close(void *c)
 	return 0;
 }
 
+/* Create name in dirfd, never opening anything that exists there (a planted link included):
+ * O_EXCL|O_NOFOLLOW, mode 0666 & ~umask. With force, a .part left by a killed run (or
+ * whatever has the name) is removed first, once: unlinkat() removes a link, not its target. */
+static int part_create(int dirfd, const char *name, bool force)
+{
+	int fl = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dirfd, name, fl, 0666);
+
+	if (fd < 0 && errno == EEXIST && force && !unlinkat(dirfd, name, 0))
+		fd = openat(dirfd, name, fl, 0666);
+	return fd;
+}
+
 /* Open the next file (seq) for packets from time ts_ns on. Lock held. */
 static int sink_open(struct sink *s, uint64_t ts_ns)
 {
@@ -549,14 +603,24 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 		return -1;
 	}
 	snprintf(s->tmp, sizeof(s->tmp), "%s.part", s->final);
-	if (!d->cfg.force && !stat(s->final, &st)) {
-		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
+	s->dirfd = dir_open(s->final);
+	if (s->dirfd < 0) {
+		dump_fail(d, "cannot open the directory of %s: %s", s->final, strerror(errno));
 		return -1;
 	}
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Refused early for the user's sake; the guarantee is RENAME_NOREPLACE at the end. */
+	if (!d->cfg.force && !fstatat(s->dirfd, base_name(s->final), &st, AT_SYMLINK_NOFOLLOW)) {
+		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
+		goto fail;
+	}
+	s->fd = part_create(s->dirfd, base_name(s->tmp), d->cfg.force);
 	if (s->fd < 0) {
-		dump_fail(d, "cannot create %s: %s", s->tmp, strerror(errno));
-		return -1;
+		if (errno == EEXIST)
+			dump_fail(d, "%s exists: another mqdump writing it, or one that was killed "
+				  "(remove it, or use --force)", s->tmp);
+		else
+			dump_fail(d, "cannot create %s: %s", s->tmp, strerror(errno));
+		goto fail;
 	}
 	s->file_bytes = 0;
 	s->file_pkts = 0;
@@ -594,6 +658,10 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	}
 	mark(s, NOQ);
 	return 0;
+fail:
+	close(s->dirfd);
+	s->dirfd = -1;
+	return -1;
 }
 
 /* The drop counters of the file's interfaces, then close and hand the file to the finisher,
@@ -644,16 +712,18 @@ static void sink_close_file(struct sink *s, const char *del)
 	if (!j) {
 		dump_fail(d, "out of memory closing %s", s->tmp);
 		close(s->fd);
-		s->fd = -1;
+		close(s->dirfd);
+		s->fd = s->dirfd = -1;
 		return;
 	}
 	j->fd = s->fd;
+	j->dirfd = s->dirfd;
 	j->bytes = s->file_bytes;
 	snprintf(j->tmp, sizeof(j->tmp), "%s", s->tmp);
 	snprintf(j->final, sizeof(j->final), "%s", s->final);
 	if (del)
 		snprintf(j->del, sizeof(j->del), "%s", del);
-	s->fd = -1;
+	s->fd = s->dirfd = -1;
 	finisher_push(d, j);
 }
 
@@ -776,9 +846,44 @@ static void release(struct sink *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The first files exist (or failed: then every packet counts as a write drop). */
+static void outputs_opened(struct dump *d)
+{
+	pthread_mutex_lock(&d->errmu);
+	/* Pairs with the acquire in dump_burst: the sinks are set up before this. */
+	atomic_store_explicit(&d->opened, 1, memory_order_release);
+	pthread_cond_broadcast(&d->opened_cv);
+	pthread_mutex_unlock(&d->errmu);
+}
+
+/* Until the files exist, or the run is being stopped without them (-Z failed): then the
+ * packets count as write drops, and mqcap_run_wait() does not wait for this thread forever. */
+static void outputs_wait(struct dump *d)
+{
+	pthread_mutex_lock(&d->errmu);
+	while (!atomic_load_explicit(&d->opened, memory_order_acquire) &&
+	       !mqcap_run_stopping(d->run)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->opened_cv, &d->errmu, &until);
+	}
+	pthread_mutex_unlock(&d->errmu);
+}
+
 void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
 {
 	struct sink *cur = NULL;
+
+	/* -Z: the capture runs before the files exist (they are USER's); the packets wait in
+	 * this burst and in the kernel's rings for the moment that takes. */
+	if (!atomic_load_explicit(&d->opened, memory_order_acquire))
+		outputs_wait(d);
 
 	for (unsigned i = 0; i < n; i++) {
 		unsigned dev = p[i].dev, qid = p[i].queue;
@@ -840,23 +945,23 @@ void dump_tick(struct dump *d)
 	}
 }
 
-int dump_outputs_open(struct dump *d)
+/* The finisher thread and the --time-order stages: before the capture starts, so that a
+ * worker that finds no file open yet (-Z, stopped early) sees every output complete. */
+static void outputs_prepare(struct dump *d)
 {
 	struct finisher *f = calloc(1, sizeof(*f));
-	uint64_t now = realtime_ns();
 
 	if (!f)
 		cli_die(1, "out of memory");
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	d->fin = f;
-	d->start_ns = now;
+	d->start_ns = realtime_ns();
 	if (pthread_create(&f->th, NULL, finisher_main, d))
 		cli_die(1, "cannot start the finisher thread");
 	f->started = true;
 	for (unsigned k = 0; k < d->nsinks; k++) {
 		struct sink *s = d->sinks[k];
-		int rc;
 
 		if (d->cfg.time_order && s->nqs > 1) {
 			s->stage = calloc(s->nqs, sizeof(*s->stage));
@@ -869,15 +974,28 @@ int dump_outputs_open(struct dump *d)
 				s->slot[s->qs[i]] = (uint16_t)i;
 			}
 		}
+	}
+}
+
+int dump_outputs_open(struct dump *d)
+{
+	uint64_t now = realtime_ns();
+
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+		int rc;
+
 		pthread_mutex_lock(&s->mu);
 		rc = sink_open(s, now);
 		pthread_mutex_unlock(&s->mu);
 		if (rc) {
 			dump_outputs_abandon(d);
+			outputs_opened(d);
 			cli_warn("%s", d->errmsg);
 			return -1;
 		}
 	}
+	outputs_opened(d);
 	return 0;
 }
 
@@ -889,8 +1007,9 @@ void dump_outputs_abandon(struct dump *d)
 		pthread_mutex_lock(&s->mu);
 		if (s->fd >= 0) {
 			close(s->fd);
-			unlink(s->tmp);
-			s->fd = -1;
+			unlinkat(s->dirfd, base_name(s->tmp), 0);
+			close(s->dirfd);
+			s->fd = s->dirfd = -1;
 		}
 		pthread_mutex_unlock(&s->mu);
 	}

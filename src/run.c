@@ -37,6 +37,7 @@
 #include "devname_int.h"
 #include "error_int.h"
 #include "iface_int.h"
+#include "abi_int.h"
 #include "run_int.h"
 
 static int runs_add(mqcap_run_t *r);
@@ -1293,7 +1294,7 @@ unsigned mqcap_run_queue_reports(const mqcap_run_t *r, unsigned i, char *buf, si
 	return n;
 }
 
-int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi)
+int mqcap__run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi)
 {
 	const struct rqueue *q;
 
@@ -1319,7 +1320,7 @@ unsigned mqcap_run_worker_count(const mqcap_run_t *r)
 	return r->nw;
 }
 
-int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st)
+int mqcap__run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st)
 {
 	struct rthread *t;
 
@@ -1340,7 +1341,7 @@ unsigned mqcap_run_queue_count(const mqcap_run_t *r)
 	return atomic_load_explicit(&r->nq, memory_order_acquire);
 }
 
-int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st)
+int mqcap__run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st)
 {
 	struct rqueue *q;
 

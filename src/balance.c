@@ -30,7 +30,6 @@
 
 #include "mqcap/balance.h"
 #include "mqcap/ring.h"
-#include "abi_int.h"
 #include "balance_int.h"
 #include "error_int.h"
 #include "run_int.h"

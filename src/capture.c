@@ -24,7 +24,6 @@
 #include "devname_int.h"
 #include "filter_int.h"
 #include "backend_choice_int.h"
-#include "abi_int.h"
 #include "capture_int.h"
 #include "iface_int.h"
 #include "qnum_int.h"

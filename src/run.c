@@ -37,7 +37,6 @@
 #include "devname_int.h"
 #include "error_int.h"
 #include "iface_int.h"
-#include "abi_int.h"
 #include "run_int.h"
 
 static int runs_add(mqcap_run_t *r);

@@ -27,14 +27,8 @@
  * threads merge after each burst, the main thread every ~100 ms for idle queues. A packet that
  * comes later than the window is older than one already written: it is written at once, out
  * of order, and counted as late; nothing is held back or lost for it.
- *
- * Creating files in a directory others can write (/tmp): a name there may already be a
- * symbolic link planted by someone else, pointing at a file they want overwritten. So a file
- * is made with openat() in its directory, O_CREAT|O_EXCL|O_NOFOLLOW (nothing that exists is
- * ever opened, a link included), with the mode the umask gives (0666 & ~umask, as tcpdump's
- * savefiles), and completed with renameat2(RENAME_NOREPLACE) unless --force: the final name
- * is never followed, and one that appeared meanwhile is not replaced. With -Z, mqdump.c opens
- * the first files only after giving root up, so every file of a run belongs to USER.
+
+ * Files are created and completed by outfile.c (safe in directories others can write).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,106 +129,7 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---------- names ---------- */
-
-/* strftime conversions a name may use (%d is the device here, not the day of the month). */
-static const char time_convs[] = "aAbBcCDeFgGhHIjmMprRsStTuUVwWyYzZ";
-
-/* Expand the pattern: %d device, %q queue, %n file number, %% a '%', other conversions by
- * strftime at time t. Returns 0, or -1 with why in err. */
-static int expand(const char *pat, const char *dev, unsigned queue, uint64_t seq, time_t t,
-		  char *out, size_t len, char *err, size_t errlen)
-{
-	char mid[PATH_MAX * 2];
-	size_t o = 0;
-	struct tm tm;
-
-	for (const char *p = pat; *p; p++) {
-		int n = 0;
-
-		if (o + 32 >= sizeof(mid))
-			goto toolong;
-		if (*p != '%') {
-			mid[o++] = *p;
-			continue;
-		}
-		p++;
-		if (*p == 'd') {
-			for (const char *c = dev; *c && o + 4 < sizeof(mid); c++) {
-				if (*c == '%')
-					mid[o++] = '%';
-				mid[o++] = *c;
-			}
-		} else if (*p == 'q') {
-			n = snprintf(mid + o, sizeof(mid) - o, "%u", queue);
-		} else if (*p == 'n') {
-			n = snprintf(mid + o, sizeof(mid) - o, "%05" PRIu64, seq);
-		} else if (*p == '%') {
-			mid[o++] = '%';
-			mid[o++] = '%';
-		} else if (*p && strchr(time_convs, *p)) {
-			mid[o++] = '%';
-			mid[o++] = *p;
-		} else {
-			snprintf(err, errlen, "'%%%s' is not a conversion mqdump knows (%%d device, "
-				 "%%q queue, %%n file number, %%%% a '%%', or a strftime conversion)",
-				 *p ? (char[]){ *p, 0 } : "");
-			return -1;
-		}
-		o += (size_t)n;
-	}
-	mid[o] = '\0';
-	localtime_r(&t, &tm);
-	if (!strftime(out, len, mid, &tm) && *mid)
-		goto toolong;
-	if (!*out) {
-		snprintf(err, errlen, "the name is empty");
-		return -1;
-	}
-	return 0;
-toolong:
-	snprintf(err, errlen, "the expanded name is too long");
-	return -1;
-}
-
-static bool has_conv(const char *pat, const char *convs)
-{
-	for (const char *p = pat; *p; p++)
-		if (*p == '%') {
-			if (p[1] && strchr(convs, p[1]))
-				return true;
-			if (p[1])
-				p++;
-		}
-	return false;
-}
-
-/* The pattern this run uses: with rotation and no %n (nor, for -G alone, a time in the name),
- * "_%n" goes before the extension so that the files of one output differ. */
-static char *effective_pattern(const struct dump_cfg *c)
-{
-	bool rot = c->file_bytes || c->file_packets || c->rotate_s;
-	bool need = rot && !has_conv(c->pattern, "n") &&
-		    (c->file_bytes || c->file_packets || !has_conv(c->pattern, time_convs));
-	const char *base, *dot;
-	char *out;
-	size_t l = strlen(c->pattern);
-
-	out = malloc(l + 4);
-	if (!out)
-		return NULL;
-	if (!need) {
-		memcpy(out, c->pattern, l + 1);
-		return out;
-	}
-	base = strrchr(c->pattern, '/');
-	base = base ? base + 1 : c->pattern;
-	dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		dot = c->pattern + l;
-	snprintf(out, l + 4, "%.*s_%%n%s", (int)(dot - c->pattern), c->pattern, dot);
-	return out;
-}
+/* ---------- names (names.c) ---------- */
 
 static char *g_pattern;
 
@@ -250,7 +145,7 @@ int dump_outputs_make(struct dump *d)
 	time_t now = time(NULL);
 	char err[256];
 
-	g_pattern = effective_pattern(&d->cfg);
+	g_pattern = dump_name_pattern(&d->cfg);
 	if (!g_pattern)
 		cli_die(1, "out of memory");
 	d->qsink = calloc(d->nq, sizeof(*d->qsink));
@@ -261,7 +156,7 @@ int dump_outputs_make(struct dump *d)
 		char name[PATH_MAX];
 		struct sink *s = NULL;
 
-		if (expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name, sizeof(name),
+		if (dump_name_expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name, sizeof(name),
 			   err, sizeof(err))) {
 			cli_warn("-w %s: %s", d->cfg.pattern, err);
 			return -1;
@@ -308,8 +203,8 @@ int dump_outputs_make(struct dump *d)
 		struct sink *s = d->sinks[0];
 		const char *dev = d->devname[d->qdev[s->rep]];
 
-		if (!expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err, sizeof(err)) &&
-		    !expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b, sizeof(b), err,
+		if (!dump_name_expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err, sizeof(err)) &&
+		    !dump_name_expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b, sizeof(b), err,
 			    sizeof(err)) && !strcmp(a, b)) {
 			cli_warn("-w %s: rotation needs file names that differ (add %%n)", d->cfg.pattern);
 			return -1;
@@ -341,43 +236,6 @@ static void run_postcmd(struct dump *d, const char *file)
 			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-static const char *base_name(const char *path)
-{
-	const char *sl = strrchr(path, '/');
-
-	return sl ? sl + 1 : path;
-}
-
-/* The directory of path, opened for openat()/renameat2() and fsync; -1 with errno. */
-static int dir_open(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *sl = strrchr(path, '/');
-
-	if (!sl)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(sl - path) + (sl == path), path);
-	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-/* Give tmp its final name in dirfd: never over an existing name unless --force (then
- * rename() replaces a link itself, never what it points at). */
-static int complete_name(int dirfd, const char *tmp, const char *final, bool force)
-{
-	if (force)
-		return renameat(dirfd, tmp, dirfd, final);
-	if (!renameat2(dirfd, tmp, dirfd, final, RENAME_NOREPLACE))
-		return 0;
-	if (errno != EINVAL)
-		return -1;
-	/* A file system without RENAME_NOREPLACE: link() refuses an existing name too. */
-	if (linkat(dirfd, tmp, dirfd, final, 0))
-		return -1;
-	unlinkat(dirfd, tmp, 0);
-	return 0;
-}
-
 static void finish(struct dump *d, struct job *j)
 {
 	bool synced = true;
@@ -394,11 +252,11 @@ static void finish(struct dump *d, struct job *j)
 		dump_fail(d, "close %s: %s", j->tmp, strerror(errno));
 	if (!j->bytes) {
 		/* Not even the file header reached the disk: there is nothing a reader could open. */
-		unlinkat(j->dirfd, base_name(j->tmp), 0);
+		unlinkat(j->dirfd, dump_file_base(j->tmp), 0);
 		cli_warn("%s: nothing could be written, removed", j->tmp);
 	} else if (!synced) {
 		return;
-	} else if (complete_name(j->dirfd, base_name(j->tmp), base_name(j->final), d->cfg.force)) {
+	} else if (dump_file_complete(j->dirfd, dump_file_base(j->tmp), dump_file_base(j->final), d->cfg.force)) {
 		int e = errno;
 
 		if (e == EEXIST)
@@ -576,19 +434,6 @@ static int cookie_close(void *c)
 	return 0;
 }
 
-/* Create name in dirfd, never opening anything that exists there (a planted link included):
- * O_EXCL|O_NOFOLLOW, mode 0666 & ~umask. With force, a .part left by a killed run (or
- * whatever has the name) is removed first, once: unlinkat() removes a link, not its target. */
-static int part_create(int dirfd, const char *name, bool force)
-{
-	int fl = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = openat(dirfd, name, fl, 0666);
-
-	if (fd < 0 && errno == EEXIST && force && !unlinkat(dirfd, name, 0))
-		fd = openat(dirfd, name, fl, 0666);
-	return fd;
-}
-
 /* Open the next file (seq) for packets from time ts_ns on. Lock held. */
 static int sink_open(struct sink *s, uint64_t ts_ns)
 {
@@ -597,23 +442,23 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	char err[256];
 	struct stat st;
 
-	if (expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
+	if (dump_name_expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
 		   (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err, sizeof(err))) {
 		dump_fail(d, "-w %s: %s", d->cfg.pattern, err);
 		return -1;
 	}
 	snprintf(s->tmp, sizeof(s->tmp), "%s.part", s->final);
-	s->dirfd = dir_open(s->final);
+	s->dirfd = dump_file_dir(s->final);
 	if (s->dirfd < 0) {
 		dump_fail(d, "cannot open the directory of %s: %s", s->final, strerror(errno));
 		return -1;
 	}
 	/* Refused early for the user's sake; the guarantee is RENAME_NOREPLACE at the end. */
-	if (!d->cfg.force && !fstatat(s->dirfd, base_name(s->final), &st, AT_SYMLINK_NOFOLLOW)) {
+	if (!d->cfg.force && !fstatat(s->dirfd, dump_file_base(s->final), &st, AT_SYMLINK_NOFOLLOW)) {
 		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
 		goto fail;
 	}
-	s->fd = part_create(s->dirfd, base_name(s->tmp), d->cfg.force);
+	s->fd = dump_file_create(s->dirfd, dump_file_base(s->tmp), d->cfg.force);
 	if (s->fd < 0) {
 		if (errno == EEXIST)
 			dump_fail(d, "%s exists: another mqdump writing it, or one that was killed "
@@ -1007,7 +852,7 @@ void dump_outputs_abandon(struct dump *d)
 		pthread_mutex_lock(&s->mu);
 		if (s->fd >= 0) {
 			close(s->fd);
-			unlinkat(s->dirfd, base_name(s->tmp), 0);
+			unlinkat(s->dirfd, dump_file_base(s->tmp), 0);
 			close(s->dirfd);
 			s->fd = s->dirfd = -1;
 		}

@@ -27,7 +27,7 @@
  * threads merge after each burst, the main thread every ~100 ms for idle queues. A packet that
  * comes later than the window is older than one already written: it is written at once, out
  * of order, and counted as late; nothing is held back or lost for it.
-
+ *
  * Files are created and completed by outfile.c (safe in directories others can write).
  */
 #include <errno.h>
@@ -39,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -156,8 +155,8 @@ int dump_outputs_make(struct dump *d)
 		char name[PATH_MAX];
 		struct sink *s = NULL;
 
-		if (dump_name_expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name, sizeof(name),
-			   err, sizeof(err))) {
+		if (dump_name_expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name,
+				     sizeof(name), err, sizeof(err))) {
 			cli_warn("-w %s: %s", d->cfg.pattern, err);
 			return -1;
 		}
@@ -203,9 +202,10 @@ int dump_outputs_make(struct dump *d)
 		struct sink *s = d->sinks[0];
 		const char *dev = d->devname[d->qdev[s->rep]];
 
-		if (!dump_name_expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err, sizeof(err)) &&
-		    !dump_name_expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b, sizeof(b), err,
-			    sizeof(err)) && !strcmp(a, b)) {
+		if (!dump_name_expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err,
+				      sizeof(err)) &&
+		    !dump_name_expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b,
+				      sizeof(b), err, sizeof(err)) && !strcmp(a, b)) {
 			cli_warn("-w %s: rotation needs file names that differ (add %%n)", d->cfg.pattern);
 			return -1;
 		}
@@ -256,7 +256,8 @@ static void finish(struct dump *d, struct job *j)
 		cli_warn("%s: nothing could be written, removed", j->tmp);
 	} else if (!synced) {
 		return;
-	} else if (dump_file_complete(j->dirfd, dump_file_base(j->tmp), dump_file_base(j->final), d->cfg.force)) {
+	} else if (dump_file_complete(j->dirfd, dump_file_base(j->tmp), dump_file_base(j->final),
+				      d->cfg.force)) {
 		int e = errno;
 
 		if (e == EEXIST)
@@ -443,7 +444,8 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	struct stat st;
 
 	if (dump_name_expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
-		   (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err, sizeof(err))) {
+			     (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err,
+			     sizeof(err))) {
 		dump_fail(d, "-w %s: %s", d->cfg.pattern, err);
 		return -1;
 	}

@@ -938,8 +938,8 @@ int mqcap_balance_mode(const mqcap_balance_t *b)
 	return b->o.mode;
 }
 
-int mqcap_balance_worker_stats(const mqcap_balance_t *b, unsigned w,
-			       struct mqcap_balance_worker_stats *st)
+int mqcap__balance_worker_stats(const mqcap_balance_t *b, unsigned w,
+				struct mqcap_balance_worker_stats *st)
 {
 	const struct bal_worker *ww;
 	const struct bal_group *g;
@@ -966,8 +966,8 @@ int mqcap_balance_worker_stats(const mqcap_balance_t *b, unsigned w,
 	return 0;
 }
 
-int mqcap_balance_poller_stats(const mqcap_balance_t *b, unsigned p,
-			       struct mqcap_balance_poller_stats *st)
+int mqcap__balance_poller_stats(const mqcap_balance_t *b, unsigned p,
+				struct mqcap_balance_poller_stats *st)
 {
 	if (p >= b->np || !st)
 		return -EINVAL;
@@ -977,7 +977,7 @@ int mqcap_balance_poller_stats(const mqcap_balance_t *b, unsigned p,
 	return 0;
 }
 
-int mqcap_balance_stats(const mqcap_balance_t *b, struct mqcap_balance_stats *st)
+int mqcap__balance_stats(const mqcap_balance_t *b, struct mqcap_balance_stats *st)
 {
 	if (!st)
 		return -EINVAL;

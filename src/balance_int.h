@@ -6,6 +6,7 @@
 #define MQCAP_BALANCE_INT_H
 
 #include <stdint.h>
+#include "abi_int.h" /* the mqcap__ implementations of the sized output calls */
 
 struct mqcap__bal_move {
 	uint32_t bucket;

@@ -773,12 +773,12 @@ int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeo
 	}
 }
 
-int mqcap_stats(mqcap_t *c, struct mqcap_stats *st)
+int mqcap__stats(mqcap_t *c, struct mqcap_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	for (unsigned i = 0; i < c->nreaders; i++) {
 		struct mqcap_stats q;
-		int err = mqcap_queue_stats(c, i, &q);
+		int err = mqcap__queue_stats(c, i, &q);
 
 		if (err)
 			return err;
@@ -795,7 +795,7 @@ int mqcap_stats(mqcap_t *c, struct mqcap_stats *st)
 	return 0;
 }
 
-int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st)
+int mqcap__queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st)
 {
 	int err;
 
@@ -815,12 +815,15 @@ unsigned mqcap_queue_count(const mqcap_t *c)
 	return c->nreaders;
 }
 
-int mqcap_queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info)
+int mqcap__queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info)
 {
 	const struct mqcap__reader *r;
 
+	/* The message is the one part of the handle a const call may change (as its
+	 * neighbours, which take no const handle, do). */
 	if (i >= c->nreaders)
-		return -EINVAL;
+		return mqcap__err_set(&((mqcap_t *)c)->err, EINVAL,
+				      "queue index %u: the handle has %u queues", i, c->nreaders);
 	r = &c->readers[i];
 	memset(info, 0, sizeof(*info));
 	snprintf(info->dev_name, sizeof(info->dev_name), "%s", r->dev_name);

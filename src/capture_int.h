@@ -10,6 +10,7 @@
 #include <net/if.h>
 
 #include "mqcap/mqcap.h"
+#include "abi_int.h" /* the mqcap__ implementations of the sized output calls */
 
 /* One RX queue of one device. */
 struct mqcap__qsel {

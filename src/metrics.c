@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -327,21 +329,49 @@ int mqcap_metrics_format(const mqcap_run_t *r, const struct mqcap_metrics_opts *
 
 /* ---- the file ---- */
 
+/* A temporary name beside the file that no one can guess: "BASE.tmp." + 12 random hex digits
+ * (a pid is guessable, and a link planted at a guessed name was followed as root). */
+static void tmp_name(char *out, size_t len, const char *base)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r ^= (uint64_t)clock() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&r;
+	snprintf(out, len, "%s.tmp.%012llx", base, (unsigned long long)(r & 0xffffffffffffull));
+}
+
 /* Write text to m->file through a temporary file in the same folder and rename(), so the
- * textfile collector never reads half a file. Called with m->lock held. */
+ * textfile collector never reads half a file. The folder may be one others can write: the
+ * temporary file is created with openat(O_CREAT|O_EXCL|O_NOFOLLOW) under a random name (never
+ * opening anything that exists, a planted link included), mode 0666 & ~umask, and renameat()
+ * replaces whatever has the final name (a link itself, never what it points at). Called with
+ * m->lock held. */
 static int write_file(struct mqcap_metrics *m, const char *text, size_t len)
 {
-	char tmp[PATH_MAX];
+	const char *sl = strrchr(m->file, '/'), *base = sl ? sl + 1 : m->file;
+	char dir[PATH_MAX], tmp[NAME_MAX + 1];
 	size_t done = 0;
-	int fd, e;
+	int dirfd, fd = -1, e;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", m->file, (int)getpid()) >= (int)sizeof(tmp)) {
+	if (snprintf(dir, sizeof(dir), "%.*s", sl ? (int)(sl - m->file) + (sl == m->file) : 1,
+		     sl ? m->file : ".") >= (int)sizeof(dir) || strlen(base) + 18 > NAME_MAX) {
 		e = ENAMETOOLONG;
 		goto fail;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		e = errno;
+		goto fail;
+	}
+	for (int i = 0; i < 8 && fd < 0; i++) {
+		tmp_name(tmp, sizeof(tmp), base);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		e = errno;
+		close(dirfd);
 		goto fail;
 	}
 	while (done < len) {
@@ -352,22 +382,23 @@ static int write_file(struct mqcap_metrics *m, const char *text, size_t len)
 		if (w <= 0) {
 			e = w < 0 ? errno : EIO;
 			close(fd);
-			unlink(tmp);
-			goto fail;
+			goto fail_tmp;
 		}
 		done += (size_t)w;
 	}
 	if (close(fd)) {
 		e = errno;
-		unlink(tmp);
-		goto fail;
+		goto fail_tmp;
 	}
-	if (rename(tmp, m->file)) {
+	if (renameat(dirfd, tmp, dirfd, base)) {
 		e = errno;
-		unlink(tmp);
-		goto fail;
+		goto fail_tmp;
 	}
+	close(dirfd);
 	return 0;
+fail_tmp:
+	unlinkat(dirfd, tmp, 0);
+	close(dirfd);
 fail:
 	atomic_fetch_add_explicit(&m->file_errors, 1, memory_order_relaxed);
 	snprintf(m->errmsg, sizeof(m->errmsg), "cannot write the metrics file %s: %s", m->file,

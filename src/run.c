@@ -1289,7 +1289,7 @@ unsigned mqcap_run_queue_reports(const mqcap_run_t *r, unsigned i, char *buf, si
 	return n;
 }
 
-int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi)
+int mqcap__run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi)
 {
 	const struct rqueue *q;
 
@@ -1315,7 +1315,7 @@ unsigned mqcap_run_worker_count(const mqcap_run_t *r)
 	return r->nw;
 }
 
-int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st)
+int mqcap__run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st)
 {
 	struct rthread *t;
 
@@ -1336,7 +1336,7 @@ unsigned mqcap_run_queue_count(const mqcap_run_t *r)
 	return atomic_load_explicit(&r->nq, memory_order_acquire);
 }
 
-int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st)
+int mqcap__run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st)
 {
 	struct rqueue *q;
 

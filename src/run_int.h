@@ -17,6 +17,7 @@
 #include "arrange_int.h"
 #include "devname_int.h"
 #include "error_int.h"
+#include "abi_int.h" /* the mqcap__ implementations of the sized output calls */
 
 #define SNAP_NS 50000000ull /* snapshot period: 20 per second is plenty for a 1 s table */
 #define MAX_BURST 1024u

@@ -219,11 +219,17 @@ struct mqcap_balance_stats {
 				   * load / mean (1.0 = even; 0 before the first such interval) */
 };
 
-int mqcap_balance_worker_stats(const mqcap_balance_t *b, unsigned w,
-			       struct mqcap_balance_worker_stats *st);
-int mqcap_balance_poller_stats(const mqcap_balance_t *b, unsigned p,
-			       struct mqcap_balance_poller_stats *st);
-int mqcap_balance_stats(const mqcap_balance_t *b, struct mqcap_balance_stats *st);
+/* Sized as mqcap.h's output structs (the macros pass sizeof(*(st))). */
+int (mqcap_balance_worker_stats)(const mqcap_balance_t *b, unsigned w,
+				 struct mqcap_balance_worker_stats *st, size_t sz);
+#define mqcap_balance_worker_stats(b, w, st) \
+	(mqcap_balance_worker_stats)((b), (w), (st), sizeof(*(st)))
+int (mqcap_balance_poller_stats)(const mqcap_balance_t *b, unsigned p,
+				 struct mqcap_balance_poller_stats *st, size_t sz);
+#define mqcap_balance_poller_stats(b, p, st) \
+	(mqcap_balance_poller_stats)((b), (p), (st), sizeof(*(st)))
+int (mqcap_balance_stats)(const mqcap_balance_t *b, struct mqcap_balance_stats *st, size_t sz);
+#define mqcap_balance_stats(b, st) (mqcap_balance_stats)((b), (st), sizeof(*(st)))
 
 #ifdef __cplusplus
 }

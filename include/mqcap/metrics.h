@@ -61,8 +61,10 @@ struct mqcap_metrics_opts {
 					  * "ADDR:PORT", "[ADDR6]:PORT"; port 0 picks a free one
 					  * (see mqcap_metrics_listen_port()); NULL = no endpoint */
 	const char *file;                /* write the text to this path (a temporary file in the
-					  * same folder, then rename: readers never see half a file);
-					  * NULL = no file */
+					  * same folder, then rename: readers never see half a file;
+					  * its name is random and it is created O_EXCL|O_NOFOLLOW,
+					  * mode 0666 & ~umask, so links planted in a shared folder
+					  * are never followed); NULL = no file */
 	unsigned interval_ms;            /* snapshot (and file) period; 0 = 1000 */
 	mqcap_metrics_drops_fn write_drops; /* stage="write" per queue; NULL = always 0 */
 	void *user;                      /* for write_drops */

@@ -146,6 +146,15 @@ struct mqcap_pkt {
  * know stay zero; the meaningful ones: packet: received, bytes, filtered, kernel_seen,
  * drop_ring_full; pcap: received, bytes, filtered, kernel_seen (records read); xdp: all.
  */
+/*
+ * Output structs (mqcap_stats, mqcap_queue_info, and those of run.h and balance.h) can grow:
+ * new fields are only ever added at the end. Each call that fills one is a macro that passes
+ * the struct's size as the caller's compiler saw it (sizeof(*(st))) to the function of the same
+ * name, so a program built against an older header gets the fields it knows, and one built
+ * against a newer header on an older library gets zeros in the fields the library does not
+ * know. Call them as written (mqcap_stats(c, &st)); the function itself is
+ * (mqcap_stats)(c, &st, sizeof(st)). A size below the first release's is -EINVAL.
+ */
 struct mqcap_stats {
 	uint64_t received;        /* packets handed to the caller (after in-kernel filtering) */
 	uint64_t bytes;           /* wire bytes of those packets */
@@ -193,7 +202,8 @@ void mqcap_release(mqcap_t *c);
 
 /* Totals over all queues of the handle (the sum of mqcap_queue_stats()). Returns 0 or -errno.
  * The handle's thread only (as every call but mqcap_wake()). */
-int mqcap_stats(mqcap_t *c, struct mqcap_stats *st);
+int (mqcap_stats)(mqcap_t *c, struct mqcap_stats *st, size_t sz);
+#define mqcap_stats(c, st) (mqcap_stats)((c), (st), sizeof(*(st)))
 
 /* Number of queues the handle reads; the i-th is described by mqcap_queue_info(). */
 unsigned mqcap_queue_count(const mqcap_t *c);
@@ -205,13 +215,16 @@ struct mqcap_queue_info {
 	unsigned dev;         /* index of the device in the capture name */
 };
 
-/* Describe queue i (0 <= i < mqcap_queue_count()). Returns 0 or -EINVAL. */
-int mqcap_queue_info(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info);
+/* Describe queue i (0 <= i < mqcap_queue_count()). Returns 0 or -EINVAL (with the reason in
+ * mqcap_errmsg()). */
+int (mqcap_queue_info)(const mqcap_t *c, unsigned i, struct mqcap_queue_info *info, size_t sz);
+#define mqcap_queue_info(c, i, info) (mqcap_queue_info)((c), (i), (info), sizeof(*(info)))
 
 /* Counters of queue i alone, cumulative since open. Returns 0 or -errno. packet: the kernel's
  * PACKET_STATISTICS counters reset when read, so the backend adds each reading to its totals;
  * reading them on the socket behind the library's back would lose counts. */
-int mqcap_queue_stats(mqcap_t *c, unsigned i, struct mqcap_stats *st);
+int (mqcap_queue_stats)(mqcap_t *c, unsigned i, struct mqcap_stats *st, size_t sz);
+#define mqcap_queue_stats(c, i, st) (mqcap_queue_stats)((c), (i), (st), sizeof(*(st)))
 
 /* The backend in use, for the user to see: "packet", "xdp (copy)", "xdp (zero-copy)", "pcap". */
 const char *mqcap_backend_name(const mqcap_t *c);

@@ -216,7 +216,9 @@ struct mqcap_run_queue_info {
 	int added;            /* joined during the run (MQCAP_RUN_F_NEW_QUEUES): not in the plan */
 };
 /* Describe queue i: 0, or -EINVAL when i is not below mqcap_run_queue_count(). Any thread. */
-int mqcap_run_queue_info(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi);
+int (mqcap_run_queue_info)(const mqcap_run_t *r, unsigned i, struct mqcap_run_queue_info *qi,
+			   size_t sz);
+#define mqcap_run_queue_info(r, i, qi) (mqcap_run_queue_info)((r), (i), (qi), sizeof(*(qi)))
 
 /*
  * Warnings of the run's handles (mqcap_warnings() in mqcap.h: e.g. a selected RX queue that
@@ -241,13 +243,16 @@ struct mqcap_run_worker_stats {
 unsigned mqcap_run_worker_count(const mqcap_run_t *r);
 /* Copy worker w's latest snapshot into *st (ts_ns is "now" before the worker's first one).
  * 0, or -EINVAL when w is not below mqcap_run_worker_count(). Any thread, any time until close. */
-int mqcap_run_worker_stats(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st);
+int (mqcap_run_worker_stats)(const mqcap_run_t *r, unsigned w, struct mqcap_run_worker_stats *st,
+			     size_t sz);
+#define mqcap_run_worker_stats(r, w, st) (mqcap_run_worker_stats)((r), (w), (st), sizeof(*(st)))
 
 /* Queues, in plan order (mqcap_run_plan()->queues[i]), then those added during the run
  * (MQCAP_RUN_F_NEW_QUEUES; the count only grows, an index never changes); counters of queue i
  * from its handle. Any thread. */
 unsigned mqcap_run_queue_count(const mqcap_run_t *r);
-int mqcap_run_queue_stats(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st);
+int (mqcap_run_queue_stats)(const mqcap_run_t *r, unsigned i, struct mqcap_stats *st, size_t sz);
+#define mqcap_run_queue_stats(r, i, st) (mqcap_run_queue_stats)((r), (i), (st), sizeof(*(st)))
 /* Split mode: packets of queue i dropped between poller and consumer (ring full). */
 uint64_t mqcap_run_queue_handoff_drops(const mqcap_run_t *r, unsigned i);
 

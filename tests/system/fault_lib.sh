@@ -50,7 +50,8 @@ fault_send() {
 # fault_check MQCOUNT-JSON MQSEND-JSON MODE: the counters add up.
 #   MODE exact: every frame mqsend sent reached the receiver, so
 #               sent = received + dropped, with each drop in one cause, and --verify's loss
-#               equals the drops (nothing vanished unattributed).
+#               is at most the drops (nothing vanished unattributed; a flow's tail loss is
+#               invisible to --verify).
 #   MODE partial: the device or program went away while sending: received + dropped <= sent,
 #               and the per-queue and per-thread sums still hold.
 # Prints the numbers; exits 1 naming what does not add up.
@@ -89,11 +90,16 @@ if mode == 'exact':
     if sent is not None:
         check(sent == seen, 'sent %d != received %d + dropped %d (%+d unattributed)'
               % (sent, t['received'], t['dropped'], sent - seen))
-    check(v['lost'] == t['dropped'], '--verify lost %d but the drop counters say %d'
+    # --verify counts a loss only between two captured frames of a flow. A receiver still
+    # behind when the sender stops (its full ring holds older frames than the ones it then
+    # drops) loses each flow's last frames, which no later frame reveals: on the loaded
+    # 2-CPU machine up to ~7,000 of 187,000 drops in fault_sigstop. So --verify's loss is at
+    # most the drops (none unattributed); sent = received + dropped above is the exact sum.
+    check(v['lost'] <= t['dropped'], '--verify lost %d but the drop counters say only %d'
           % (v['lost'], t['dropped']))
 elif sent is not None:
     check(seen <= sent, 'received %d + dropped %d > sent %d' % (t['received'], t['dropped'], sent))
-print('# mqsend: %s' % ({k: snd[k] for k in ('packets', 'errors', 'device_tx_dropped', 'seconds', 'pps')} if snd else None))
+print('# mqsend: %s' % ({k: snd[k] for k in ('packets', 'errors', 'device_tx_dropped', 'retried', 'seconds', 'pps') if k in snd} if snd else None))
 print('# sent %s, received %d, dropped %d (ring %d, fill %d, nosock %d, invalid %d), '
       'verify lost %d, reordered %d' % (sent, t['received'], t['dropped'], t['drop_ring_full'],
       t['drop_fill_empty'], t['drop_no_socket'], t['drop_invalid'], v['lost'], v['reordered']))

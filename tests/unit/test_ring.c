@@ -22,6 +22,9 @@
 #include "mqcap/ring.h"
 #include "ring_int.h"
 
+/* cases that called skip(): main() then exits 77 */
+static int skipped_parts;
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -430,8 +433,10 @@ static void test_wait_without_membarrier(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 77)
+	if (WEXITSTATUS(status) == 77) {
+		skipped_parts++;
 		skip();
+	}
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
@@ -454,5 +459,8 @@ int main(void)
 		cmocka_unit_test(test_wait_without_membarrier),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	/* A skipped case makes the program a skip (77), not a pass: meson shows it. */
+	return failed ? failed : skipped_parts ? 77 : 0;
 }

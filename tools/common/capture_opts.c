@@ -209,6 +209,7 @@ int capture_opts_finish(struct capture_opts *o, int argc, char **argv, int optin
 	}
 
 	cli_capname_build(&o->cn, o->name, sizeof(o->name));
+	o->mc.after_drop = o->drop_user != NULL;
 	if (o->backend && !strcmp(o->backend, "xdp"))
 		o->cap.backend = MQCAP_BACKEND_XDP;
 	else if (o->backend && !strcmp(o->backend, "packet"))
@@ -264,9 +265,8 @@ int capture_opts_start(struct capture_opts *o, mqcap_run_t *run)
 						       MQCAP_MEM_BUDGET_DEFAULT) >> 20));
 		return -1;
 	}
-	metrics_cli_started(&o->mc);
 	/* Every socket, program and map is open now: the rest needs no privilege. */
-	if (o->drop_user && cli_drop_privileges(o->drop_user)) {
+	if ((o->drop_user && cli_drop_privileges(o->drop_user)) || metrics_cli_started(&o->mc)) {
 		mqcap_run_stop(run);
 		mqcap_run_wait(run, -1);
 		return -1;

@@ -137,8 +137,8 @@ int capture_opts_finish(struct capture_opts *o, int argc, char **argv, int optin
 mqcap_run_t *capture_opts_open(struct capture_opts *o, mqcap_run_fn fn, void *user, int *status);
 
 /* Stop on SIGINT/SIGTERM/SIGHUP, mqcap_run_start() (a ring that does not fit is explained in
- * terms of -m), tell the metrics exporter (started by the tool with metrics_cli_start()), then
- * -Z's second half. Returns 0, or -1 after printing why (the run is stopped and waited for). */
+ * terms of -m), -Z's second half, then tell the metrics exporter (started by the tool with
+ * metrics_cli_start(), or, with -Z and a file, started now as USER). Returns 0, or -1 after printing why (the run is stopped and waited for). */
 int capture_opts_start(struct capture_opts *o, mqcap_run_t *run);
 
 /* Wait until every worker has ended, a stop signal, or -d: every = the tool's work of every

@@ -11,6 +11,13 @@ int metrics_cli_start(struct metrics_cli *mc, mqcap_run_t *run, unsigned interva
 
 	if (!mc->file && !mc->listen)
 		return 0;
+	if (mc->after_drop && mc->file && !mc->run) {
+		mc->run = run;
+		mc->interval_ms = interval_ms;
+		mc->write_drops = write_drops;
+		mc->user = user;
+		return 0;
+	}
 	mc->m = mqcap_metrics_start(run, &o);
 	if (!mc->m) {
 		cli_warn("%s", mqcap_last_error());
@@ -19,10 +26,13 @@ int metrics_cli_start(struct metrics_cli *mc, mqcap_run_t *run, unsigned interva
 	return 0;
 }
 
-void metrics_cli_started(struct metrics_cli *mc)
+int metrics_cli_started(struct metrics_cli *mc)
 {
+	if (!mc->m && mc->run)
+		return metrics_cli_start(mc, mc->run, mc->interval_ms, mc->write_drops, mc->user);
 	if (mc->m && mqcap_metrics_update(mc->m))
 		cli_warn("%s", mqcap_metrics_errmsg(mc->m));
+	return 0;
 }
 
 int metrics_cli_finish(struct metrics_cli *mc)

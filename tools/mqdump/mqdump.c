@@ -57,8 +57,8 @@ CAPTURE_OPTS_HELP_DURATION
 METRICS_CLI_HELP
 CAPTURE_OPTS_HELP_PLACEMENT
 "  -Z, --relinquish-privileges USER\n"
-"                         open the capture and the first files as root, then go on as USER\n"
-"                         with no capability left; later files (rotation) are created by USER\n"
+"                         open the capture as root, then go on as USER with no capability\n"
+"                         left; every file is created by USER, after the drop (as tcpdump)\n"
 "  -h, --help             this text\n"
 "\n"
 "A file is written as NAME.part and renamed to NAME once complete (after fsync). Per queue,\n"
@@ -318,6 +318,7 @@ int main(int argc, char **argv)
 	d.cfg.buf_bytes = 1u << 20;
 	d.cfg.flush_ms = 1000;
 	pthread_mutex_init(&d.errmu, NULL);
+	pthread_cond_init(&d.opened_cv, NULL);
 	while ((opt = getopt_long(argc, argv, "+w:F:C:G:W:z:" CAPTURE_OPTS_SHORT "h", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
@@ -434,7 +435,11 @@ int main(int argc, char **argv)
 		mqcap_run_close(d.run);
 		return 2;
 	}
-	if (dump_outputs_open(&d)) {
+	/* Without -Z the files are made before the capture starts: one that cannot be is
+	 * refused with nothing captured. With -Z they are made after root is given up, as
+	 * tcpdump -Z does, so that every file of the run (rotated ones too) is USER's and
+	 * nothing is created as root in a directory USER may not write. */
+	if (!o.drop_user && dump_outputs_open(&d)) {
 		metrics_cli_finish(&o.mc);
 		dump_outputs_close(&d);
 		mqcap_run_close(d.run);
@@ -443,6 +448,12 @@ int main(int argc, char **argv)
 	if (capture_opts_start(&o, d.run)) {
 		dump_fail(&d, "the capture did not start");
 		dump_outputs_abandon(&d);
+		exit_code = 1;
+		goto out;
+	}
+	if (o.drop_user && dump_outputs_open(&d)) {
+		mqcap_run_stop(d.run);
+		mqcap_run_wait(d.run, -1);
 		exit_code = 1;
 		goto out;
 	}

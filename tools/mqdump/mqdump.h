@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mqcap/run.h"
 
@@ -76,10 +77,35 @@ struct dump {
 	_Atomic uint64_t files_done; /* files completed (renamed to their final name) */
 	_Atomic uint64_t bytes_done;
 	_Atomic int failed;
+	_Atomic int opened;          /* dump_outputs_open() has run: workers may write */
+	pthread_cond_t opened_cv;    /* with errmu: workers wait for the first files (-Z) */
 	pthread_mutex_t errmu;
 	char errmsg[512];
 	struct finisher *fin;
 };
+
+/* ---- names.c: file names from the -w pattern ---- */
+
+/* Expand pat: %d device, %q queue, %n file number, %% a '%', other conversions by strftime
+ * at time t. Returns 0, or -1 with why in err. */
+int dump_name_expand(const char *pat, const char *dev, unsigned queue, uint64_t seq, time_t t,
+		     char *out, size_t len, char *err, size_t errlen);
+/* The pattern a run uses (malloc'd, NULL when out of memory): with rotation and no %n (nor,
+ * for -G alone, a time in the name), "_%n" goes before the extension. */
+char *dump_name_pattern(const struct dump_cfg *c);
+
+/* ---- outfile.c: making and completing one file, safe in a directory others can write ---- */
+
+/* The last component of path. */
+const char *dump_file_base(const char *path);
+/* The directory of path, opened for openat()/renameat2() and fsync; -1 with errno. */
+int dump_file_dir(const char *path);
+/* Create name in dirfd, never opening anything that exists there (a planted link included):
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0666 & ~umask; with force, what has the name is removed
+ * first, once. The fd, or -1 with errno (EEXIST: the name exists). */
+int dump_file_create(int dirfd, const char *name, bool force);
+/* Give tmp its final name in dirfd: never over an existing name unless force (-1, EEXIST). */
+int dump_file_complete(int dirfd, const char *tmp, const char *final, bool force);
 
 /* ---- sink.c: output files ---- */
 
@@ -87,7 +113,8 @@ struct dump {
  * output, check the pattern. Returns 0, or -1 after printing why. */
 int dump_outputs_make(struct dump *d);
 /* Start the finisher thread and open the first file of every output. 0, or -1 after
- * printing why (nothing is left behind). */
+ * printing why (nothing is left behind). Until it has run, a worker's first burst waits for
+ * it: with -Z the files are created after the capture started and root was given up. */
 int dump_outputs_open(struct dump *d);
 /* Take back the files opened (closed and removed, never renamed): no half-made files from a
  * run that never ran. dump_outputs_close() must still follow. */

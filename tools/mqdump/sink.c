@@ -27,6 +27,8 @@
  * threads merge after each burst, the main thread every ~100 ms for idle queues. A packet that
  * comes later than the window is older than one already written: it is written at once, out
  * of order, and counted as late; nothing is held back or lost for it.
+ *
+ * Files are created and completed by outfile.c (safe in directories others can write).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +60,7 @@ struct sink {
 	int16_t ifid[DUMP_MAX_DEVS]; /* device -> interface id in the file, -1 */
 	unsigned nif;
 	int fd;                      /* -1: no file open */
+	int dirfd;                   /* the open file's directory, -1 */
 	char tmp[PATH_MAX + 8], final[PATH_MAX];
 	uint64_t seq;                /* file number */
 	char (*ring)[PATH_MAX];      /* -W: final names of the last files, by seq % ring */
@@ -82,9 +85,11 @@ struct sink {
 
 #define NOQ 0xFFFFu
 
+static void outputs_prepare(struct dump *d);
+
 struct job {
 	struct job *next;
-	int fd;
+	int fd, dirfd;
 	uint64_t bytes;
 	char tmp[PATH_MAX + 8], final[PATH_MAX], del[PATH_MAX];
 };
@@ -123,106 +128,7 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---------- names ---------- */
-
-/* strftime conversions a name may use (%d is the device here, not the day of the month). */
-static const char time_convs[] = "aAbBcCDeFgGhHIjmMprRsStTuUVwWyYzZ";
-
-/* Expand the pattern: %d device, %q queue, %n file number, %% a '%', other conversions by
- * strftime at time t. Returns 0, or -1 with why in err. */
-static int expand(const char *pat, const char *dev, unsigned queue, uint64_t seq, time_t t,
-		  char *out, size_t len, char *err, size_t errlen)
-{
-	char mid[PATH_MAX * 2];
-	size_t o = 0;
-	struct tm tm;
-
-	for (const char *p = pat; *p; p++) {
-		int n = 0;
-
-		if (o + 32 >= sizeof(mid))
-			goto toolong;
-		if (*p != '%') {
-			mid[o++] = *p;
-			continue;
-		}
-		p++;
-		if (*p == 'd') {
-			for (const char *c = dev; *c && o + 4 < sizeof(mid); c++) {
-				if (*c == '%')
-					mid[o++] = '%';
-				mid[o++] = *c;
-			}
-		} else if (*p == 'q') {
-			n = snprintf(mid + o, sizeof(mid) - o, "%u", queue);
-		} else if (*p == 'n') {
-			n = snprintf(mid + o, sizeof(mid) - o, "%05" PRIu64, seq);
-		} else if (*p == '%') {
-			mid[o++] = '%';
-			mid[o++] = '%';
-		} else if (*p && strchr(time_convs, *p)) {
-			mid[o++] = '%';
-			mid[o++] = *p;
-		} else {
-			snprintf(err, errlen, "'%%%s' is not a conversion mqdump knows (%%d device, "
-				 "%%q queue, %%n file number, %%%% a '%%', or a strftime conversion)",
-				 *p ? (char[]){ *p, 0 } : "");
-			return -1;
-		}
-		o += (size_t)n;
-	}
-	mid[o] = '\0';
-	localtime_r(&t, &tm);
-	if (!strftime(out, len, mid, &tm) && *mid)
-		goto toolong;
-	if (!*out) {
-		snprintf(err, errlen, "the name is empty");
-		return -1;
-	}
-	return 0;
-toolong:
-	snprintf(err, errlen, "the expanded name is too long");
-	return -1;
-}
-
-static bool has_conv(const char *pat, const char *convs)
-{
-	for (const char *p = pat; *p; p++)
-		if (*p == '%') {
-			if (p[1] && strchr(convs, p[1]))
-				return true;
-			if (p[1])
-				p++;
-		}
-	return false;
-}
-
-/* The pattern this run uses: with rotation and no %n (nor, for -G alone, a time in the name),
- * "_%n" goes before the extension so that the files of one output differ. */
-static char *effective_pattern(const struct dump_cfg *c)
-{
-	bool rot = c->file_bytes || c->file_packets || c->rotate_s;
-	bool need = rot && !has_conv(c->pattern, "n") &&
-		    (c->file_bytes || c->file_packets || !has_conv(c->pattern, time_convs));
-	const char *base, *dot;
-	char *out;
-	size_t l = strlen(c->pattern);
-
-	out = malloc(l + 4);
-	if (!out)
-		return NULL;
-	if (!need) {
-		memcpy(out, c->pattern, l + 1);
-		return out;
-	}
-	base = strrchr(c->pattern, '/');
-	base = base ? base + 1 : c->pattern;
-	dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		dot = c->pattern + l;
-	snprintf(out, l + 4, "%.*s_%%n%s", (int)(dot - c->pattern), c->pattern, dot);
-	return out;
-}
+/* ---------- names (names.c) ---------- */
 
 static char *g_pattern;
 
@@ -238,7 +144,7 @@ int dump_outputs_make(struct dump *d)
 	time_t now = time(NULL);
 	char err[256];
 
-	g_pattern = effective_pattern(&d->cfg);
+	g_pattern = dump_name_pattern(&d->cfg);
 	if (!g_pattern)
 		cli_die(1, "out of memory");
 	d->qsink = calloc(d->nq, sizeof(*d->qsink));
@@ -249,8 +155,8 @@ int dump_outputs_make(struct dump *d)
 		char name[PATH_MAX];
 		struct sink *s = NULL;
 
-		if (expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name, sizeof(name),
-			   err, sizeof(err))) {
+		if (dump_name_expand(g_pattern, d->devname[d->qdev[q]], d->qid[q], 0, now, name,
+				     sizeof(name), err, sizeof(err))) {
 			cli_warn("-w %s: %s", d->cfg.pattern, err);
 			return -1;
 		}
@@ -264,6 +170,7 @@ int dump_outputs_make(struct dump *d)
 			pthread_mutex_init(&s->mu, NULL);
 			s->d = d;
 			s->fd = -1;
+			s->dirfd = -1;
 			s->rep = q;
 			snprintf(s->name0, sizeof(s->name0), "%s", name);
 			for (unsigned i = 0; i < DUMP_MAX_DEVS; i++)
@@ -295,13 +202,15 @@ int dump_outputs_make(struct dump *d)
 		struct sink *s = d->sinks[0];
 		const char *dev = d->devname[d->qdev[s->rep]];
 
-		if (!expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err, sizeof(err)) &&
-		    !expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b, sizeof(b), err,
-			    sizeof(err)) && !strcmp(a, b)) {
+		if (!dump_name_expand(g_pattern, dev, d->qid[s->rep], 0, now, a, sizeof(a), err,
+				      sizeof(err)) &&
+		    !dump_name_expand(g_pattern, dev, d->qid[s->rep], 1, now + 86400 * 366, b,
+				      sizeof(b), err, sizeof(err)) && !strcmp(a, b)) {
 			cli_warn("-w %s: rotation needs file names that differ (add %%n)", d->cfg.pattern);
 			return -1;
 		}
 	}
+	outputs_prepare(d);
 	return 0;
 }
 
@@ -327,23 +236,6 @@ static void run_postcmd(struct dump *d, const char *file)
 			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-static void fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *sl = strrchr(path, '/');
-	int fd;
-
-	if (!sl)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(sl - path) + (sl == path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 static void finish(struct dump *d, struct job *j)
 {
 	bool synced = true;
@@ -360,15 +252,22 @@ static void finish(struct dump *d, struct job *j)
 		dump_fail(d, "close %s: %s", j->tmp, strerror(errno));
 	if (!j->bytes) {
 		/* Not even the file header reached the disk: there is nothing a reader could open. */
-		unlink(j->tmp);
+		unlinkat(j->dirfd, dump_file_base(j->tmp), 0);
 		cli_warn("%s: nothing could be written, removed", j->tmp);
 	} else if (!synced) {
 		return;
-	} else if (rename(j->tmp, j->final)) {
-		dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(errno));
+	} else if (dump_file_complete(j->dirfd, dump_file_base(j->tmp), dump_file_base(j->final),
+				      d->cfg.force)) {
+		int e = errno;
+
+		if (e == EEXIST)
+			dump_fail(d, "%s appeared while %s was written: not replaced, the file keeps "
+				  "its temporary name (--force replaces it)", j->final, j->tmp);
+		else
+			dump_fail(d, "rename %s to %s: %s", j->tmp, j->final, strerror(e));
 		return;
 	} else {
-		fsync_dir_of(j->final);
+		fsync(j->dirfd);
 		atomic_fetch_add_explicit(&d->files_done, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&d->bytes_done, j->bytes, memory_order_relaxed);
 		if (d->cfg.postcmd)
@@ -398,6 +297,7 @@ static void *finisher_main(void *arg)
 			f->tail = NULL;
 		pthread_mutex_unlock(&f->mu);
 		finish(d, j);
+		close(j->dirfd);
 		free(j);
 		pthread_mutex_lock(&f->mu);
 	}
@@ -543,20 +443,31 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	char err[256];
 	struct stat st;
 
-	if (expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
-		   (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err, sizeof(err))) {
+	if (dump_name_expand(g_pattern, d->devname[d->qdev[s->rep]], d->qid[s->rep], s->seq,
+			     (time_t)(bstart / 1000000000ull), s->final, sizeof(s->final), err,
+			     sizeof(err))) {
 		dump_fail(d, "-w %s: %s", d->cfg.pattern, err);
 		return -1;
 	}
 	snprintf(s->tmp, sizeof(s->tmp), "%s.part", s->final);
-	if (!d->cfg.force && !stat(s->final, &st)) {
-		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
+	s->dirfd = dump_file_dir(s->final);
+	if (s->dirfd < 0) {
+		dump_fail(d, "cannot open the directory of %s: %s", s->final, strerror(errno));
 		return -1;
 	}
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Refused early for the user's sake; the guarantee is RENAME_NOREPLACE at the end. */
+	if (!d->cfg.force && !fstatat(s->dirfd, dump_file_base(s->final), &st, AT_SYMLINK_NOFOLLOW)) {
+		dump_fail(d, "%s exists (use --force to overwrite it)", s->final);
+		goto fail;
+	}
+	s->fd = dump_file_create(s->dirfd, dump_file_base(s->tmp), d->cfg.force);
 	if (s->fd < 0) {
-		dump_fail(d, "cannot create %s: %s", s->tmp, strerror(errno));
-		return -1;
+		if (errno == EEXIST)
+			dump_fail(d, "%s exists: another mqdump writing it, or one that was killed "
+				  "(remove it, or use --force)", s->tmp);
+		else
+			dump_fail(d, "cannot create %s: %s", s->tmp, strerror(errno));
+		goto fail;
 	}
 	s->file_bytes = 0;
 	s->file_pkts = 0;
@@ -594,6 +505,10 @@ static int sink_open(struct sink *s, uint64_t ts_ns)
 	}
 	mark(s, NOQ);
 	return 0;
+fail:
+	close(s->dirfd);
+	s->dirfd = -1;
+	return -1;
 }
 
 /* The drop counters of the file's interfaces, then close and hand the file to the finisher,
@@ -644,16 +559,18 @@ static void sink_close_file(struct sink *s, const char *del)
 	if (!j) {
 		dump_fail(d, "out of memory closing %s", s->tmp);
 		close(s->fd);
-		s->fd = -1;
+		close(s->dirfd);
+		s->fd = s->dirfd = -1;
 		return;
 	}
 	j->fd = s->fd;
+	j->dirfd = s->dirfd;
 	j->bytes = s->file_bytes;
 	snprintf(j->tmp, sizeof(j->tmp), "%s", s->tmp);
 	snprintf(j->final, sizeof(j->final), "%s", s->final);
 	if (del)
 		snprintf(j->del, sizeof(j->del), "%s", del);
-	s->fd = -1;
+	s->fd = s->dirfd = -1;
 	finisher_push(d, j);
 }
 
@@ -776,9 +693,44 @@ static void release(struct sink *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The first files exist (or failed: then every packet counts as a write drop). */
+static void outputs_opened(struct dump *d)
+{
+	pthread_mutex_lock(&d->errmu);
+	/* Pairs with the acquire in dump_burst: the sinks are set up before this. */
+	atomic_store_explicit(&d->opened, 1, memory_order_release);
+	pthread_cond_broadcast(&d->opened_cv);
+	pthread_mutex_unlock(&d->errmu);
+}
+
+/* Until the files exist, or the run is being stopped without them (-Z failed): then the
+ * packets count as write drops, and mqcap_run_wait() does not wait for this thread forever. */
+static void outputs_wait(struct dump *d)
+{
+	pthread_mutex_lock(&d->errmu);
+	while (!atomic_load_explicit(&d->opened, memory_order_acquire) &&
+	       !mqcap_run_stopping(d->run)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->opened_cv, &d->errmu, &until);
+	}
+	pthread_mutex_unlock(&d->errmu);
+}
+
 void dump_burst(struct dump *d, const struct mqcap_pkt *p, unsigned n)
 {
 	struct sink *cur = NULL;
+
+	/* -Z: the capture runs before the files exist (they are USER's); the packets wait in
+	 * this burst and in the kernel's rings for the moment that takes. */
+	if (!atomic_load_explicit(&d->opened, memory_order_acquire))
+		outputs_wait(d);
 
 	for (unsigned i = 0; i < n; i++) {
 		unsigned dev = p[i].dev, qid = p[i].queue;
@@ -840,23 +792,23 @@ void dump_tick(struct dump *d)
 	}
 }
 
-int dump_outputs_open(struct dump *d)
+/* The finisher thread and the --time-order stages: before the capture starts, so that a
+ * worker that finds no file open yet (-Z, stopped early) sees every output complete. */
+static void outputs_prepare(struct dump *d)
 {
 	struct finisher *f = calloc(1, sizeof(*f));
-	uint64_t now = realtime_ns();
 
 	if (!f)
 		cli_die(1, "out of memory");
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	d->fin = f;
-	d->start_ns = now;
+	d->start_ns = realtime_ns();
 	if (pthread_create(&f->th, NULL, finisher_main, d))
 		cli_die(1, "cannot start the finisher thread");
 	f->started = true;
 	for (unsigned k = 0; k < d->nsinks; k++) {
 		struct sink *s = d->sinks[k];
-		int rc;
 
 		if (d->cfg.time_order && s->nqs > 1) {
 			s->stage = calloc(s->nqs, sizeof(*s->stage));
@@ -869,15 +821,28 @@ int dump_outputs_open(struct dump *d)
 				s->slot[s->qs[i]] = (uint16_t)i;
 			}
 		}
+	}
+}
+
+int dump_outputs_open(struct dump *d)
+{
+	uint64_t now = realtime_ns();
+
+	for (unsigned k = 0; k < d->nsinks; k++) {
+		struct sink *s = d->sinks[k];
+		int rc;
+
 		pthread_mutex_lock(&s->mu);
 		rc = sink_open(s, now);
 		pthread_mutex_unlock(&s->mu);
 		if (rc) {
 			dump_outputs_abandon(d);
+			outputs_opened(d);
 			cli_warn("%s", d->errmsg);
 			return -1;
 		}
 	}
+	outputs_opened(d);
 	return 0;
 }
 
@@ -889,8 +854,9 @@ void dump_outputs_abandon(struct dump *d)
 		pthread_mutex_lock(&s->mu);
 		if (s->fd >= 0) {
 			close(s->fd);
-			unlink(s->tmp);
-			s->fd = -1;
+			unlinkat(s->dirfd, dump_file_base(s->tmp), 0);
+			close(s->dirfd);
+			s->fd = s->dirfd = -1;
 		}
 		pthread_mutex_unlock(&s->mu);
 	}

@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 	pthread_t tid[MQS_MAX_THREADS];
 	uint64_t drop0, last_pk = 0, last_by = 0, t_last, t_end;
 	unsigned started = 0;
+	bool come_back;
 	int rc = 0;
 
 	mqs_opts_parse(argc, argv, o);
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
 		atomic_store_explicit(&rp->go, 2, memory_order_release);
 		rc = 1;
 	}
+	come_back = mqs_dev_drops_come_back(o);
 	drop0 = dev_counter(o->dev, "tx_dropped");
 	rp->start_ns = cli_now_ns();
 	t_last = rp->start_ns;
@@ -399,7 +401,7 @@ int main(int argc, char **argv)
 	}
 	if (started == o->threads)
 		mqs_print_summary(o, rp->th, o->threads, (t_end - rp->start_ns) / 1e9,
-				  dev_counter(o->dev, "tx_dropped") - drop0);
+				  dev_counter(o->dev, "tx_dropped") - drop0, come_back);
 out:
 	for (unsigned t = 0; t < o->threads; t++) {
 		if (o->mode == MQS_MODE_XDP)

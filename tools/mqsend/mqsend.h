@@ -102,6 +102,7 @@ struct mqs_stats {
 	_Alignas(64) _Atomic uint64_t packets;	/* accepted by the kernel */
 	_Atomic uint64_t bytes;			/* frame bytes, without FCS */
 	_Atomic uint64_t errors;		/* refused by the kernel (dropped, malformed) */
+	_Atomic uint64_t retried;		/* refused for now (ENOBUFS) and sent again */
 	_Atomic bool done;
 	uint64_t end_ns;			/* when the thread finished (written before done) */
 };
@@ -191,11 +192,18 @@ bool mqs_thread_should_stop(struct mqs_thread *t, uint64_t sent, uint64_t now_ns
 int mqs_thread_fail(struct mqs_thread *t, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* devdrops.c: whether a frame the device drops comes back to mqsend (which sends it again):
+ * bypass mode, or qdisc mode on a device whose root qdisc is noqueue. Asks netlink. */
+bool mqs_dev_drops_come_back(const struct mqs_opts *o);
+/* 'device tx drops': frames the device lost, from its tx_dropped counter over the run and
+ * the frames retried (see devdrops.c). */
+uint64_t mqs_dev_drops(bool come_back, uint64_t tx_dropped, uint64_t retried);
+
 /* output.c */
 void mqs_print_live(const struct mqs_opts *o, double secs, uint64_t dpkts, uint64_t dbytes,
 		    uint64_t errors);
 void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned n, double secs,
-		       uint64_t dev_drops);
+		       uint64_t tx_dropped, bool come_back);
 
 /* options.c */
 void mqs_opts_parse(int argc, char **argv, struct mqs_opts *o);

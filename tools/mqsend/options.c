@@ -75,7 +75,9 @@ static const char usage[] =
 "  -h, --help             this text;  -V, --version\n"
 "\n"
 "Counting: packets and bytes are what the kernel accepted; errors are frames it refused\n"
-"or dropped; 'device tx drops' is the device's tx_dropped counter over the run.\n";
+"or dropped; 'device tx drops' are frames the device lost: its tx_dropped counter over the\n"
+"run, less the frames it refused that came back to mqsend and were sent again (retried:\n"
+"bypass mode, or a device whose root qdisc is noqueue, such as veth).\n";
 
 enum {
 	OPT_PAPER = 256, OPT_SRC, OPT_DST, OPT_SPORT, OPT_DPORT, OPT_SRC_MAC, OPT_DST_MAC,

@@ -33,16 +33,18 @@ void mqs_print_live(const struct mqs_opts *o, double secs, uint64_t dpkts, uint6
 }
 
 void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned n, double secs,
-		       uint64_t dev_drops)
+		       uint64_t tx_dropped, bool come_back)
 {
-	uint64_t pk = 0, by = 0, er = 0;
+	uint64_t pk = 0, by = 0, er = 0, re = 0, dev_drops;
 	char r1[32], r2[32];
 
 	for (unsigned i = 0; i < n; i++) {
 		pk += atomic_load_explicit(&th[i].st.packets, memory_order_relaxed);
 		by += atomic_load_explicit(&th[i].st.bytes, memory_order_relaxed);
 		er += atomic_load_explicit(&th[i].st.errors, memory_order_relaxed);
+		re += atomic_load_explicit(&th[i].st.retried, memory_order_relaxed);
 	}
+	dev_drops = mqs_dev_drops(come_back, tx_dropped, re);
 	if (secs <= 0)
 		secs = 1e-9;
 	if (o->json) {
@@ -55,6 +57,7 @@ void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned
 		json_kv_u64(&j, "bytes", by);
 		json_kv_u64(&j, "errors", er);
 		json_kv_u64(&j, "device_tx_dropped", dev_drops);
+		json_kv_u64(&j, "retried", re);
 		json_kv_double(&j, "seconds", secs, 6);
 		json_kv_double(&j, "pps", pk / secs, 1);
 		json_kv_double(&j, "bps", by * 8.0 / secs, 1);
@@ -79,4 +82,7 @@ void mqs_print_summary(const struct mqs_opts *o, struct mqs_thread *th, unsigned
 	       cli_fmt_rate(pk / secs, "pps", r1, sizeof(r1)),
 	       cli_fmt_rate(by * 8.0 / secs, "bps", r2, sizeof(r2)), (unsigned long long)er,
 	       (unsigned long long)dev_drops, mode_name(o->mode), n, n == 1 ? "" : "s");
+	if (re)
+		printf("retried %llu frames the kernel refused for a moment (back pressure; each was "
+		       "sent again)\n", (unsigned long long)re);
 }

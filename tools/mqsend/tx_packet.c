@@ -47,6 +47,7 @@ struct pkt_state {
 	unsigned inflight;
 	unsigned vnet;		/* bytes of virtio_net_hdr before each frame (0 or 10) */
 	uint64_t sent, errors, bytes;
+	uint64_t retried;	/* sendto() said ENOBUFS: one frame back to SEND_REQUEST */
 	int fatal;		/* errno of a send error that ends the run (device down...) */
 };
 
@@ -153,6 +154,7 @@ static void reap(struct pkt_state *s, struct mqs_stats *st)
 	atomic_store_explicit(&st->packets, s->sent, memory_order_relaxed);
 	atomic_store_explicit(&st->bytes, s->bytes, memory_order_relaxed);
 	atomic_store_explicit(&st->errors, s->errors, memory_order_relaxed);
+	atomic_store_explicit(&st->retried, s->retried, memory_order_relaxed);
 }
 
 /* Hand the filled frames to the kernel. */
@@ -169,7 +171,9 @@ static void kick(struct pkt_state *s)
 			/* The qdisc or the device refused a frame (queue full). tpacket_snd() then
 			 * puts that frame back to SEND_REQUEST without advancing the ring, so it is
 			 * not lost: it goes again on the next sendto(). Counting it as an error here
-			 * (or un-counting it as sent) would count it twice. Back pressure only. */
+			 * (or un-counting it as sent) would count it twice. Back pressure only; but
+			 * the device may have counted it as a drop (see devdrops.c). */
+			s->retried++;
 			sched_yield();
 			continue;
 		}

@@ -54,7 +54,7 @@ tb_on_exit "kill $!"
 STEPS=$(sed -n 's/^# step \([a-z_0-9]*\):.*/\1/p' "$MQCAP_SRC/tests/vm/guest_suite.sh")
 tb_log "booting $("$VM" kernel) with a 4-queue virtio-net NIC (host end $NS/$TAP); steps: $(echo $STEPS)"
 start=$(date +%s)
-"$VM" boot --netns "$NS" --tap "$TAP" --ctl "$dir/ctl" --log "$dir/console.log" --timeout 420 \
+"$VM" boot --netns "$NS" --tap "$TAP" --ctl "$dir/ctl" --log "$dir/console.log" --timeout 540 \
 	-- "$MQCAP_SRC/tests/vm/guest_suite.sh" "$MQCAP_SRC" "$MQCAP_BUILD" > /dev/null
 rc=$?
 tb_log "guest ran $(( $(date +%s) - start )) s, exit $rc"

@@ -132,6 +132,22 @@ else
 	step_fail mqtune_irqs "see above; $(cat "$W/tune.err")"
 fi
 
+# step kernel_facts: without netdev queue-get/napi-get (6.1) the library says where its facts come from (the /proc fallback, interrupts by name), and per-queue threaded control fails with a message naming what the kernel lacks
+kernel_facts() {
+	local probe=$BUILD/tests/system/queue_probe out rc
+	out=$("$probe" "$DEV" 2>&1) || { step_fail kernel_facts "queue_probe: $out"; return; }
+	if ! grep -q "^count $Q" <<<"$out" ||
+	   [ "$(grep -c "^queue .* irq [0-9].* irq_source proc" <<<"$out")" != "$Q" ]; then
+		step_fail kernel_facts "queue_probe: $(tr '\n' ';' <<<"$out")"; return
+	fi
+	out=$("$probe" -t 0 on "$DEV" 2>&1); rc=$?
+	if [ "$rc" -ne 3 ] || ! grep -qi "netdev\|netlink" <<<"$out"; then
+		step_fail kernel_facts "per-queue threaded on 6.1: exit $rc, '$out' (wanted 3, EOPNOTSUPP naming the netdev family)"; return
+	fi
+	step_pass kernel_facts "pollers: $(sed -n 's/^queue 0 .*source \([a-z-]*\) .*/\1/p' <<<"$out$(printf '\n')$("$probe" "$DEV")" | head -1), interrupts by name; per-queue threaded: $(head -c 120 <<<"$out")"
+}
+kernel_facts
+
 # apply_case STEP [--threaded]: mqtune --apply puts each queue's interrupt (and thread) on the
 # plan's CPU, beside its consumer; then, one flow at a time, the queue's own interrupt fires
 # on that CPU (and, threaded, mqtune's thread for the queue is the one that runs); --restore
@@ -175,6 +191,24 @@ done
 apply_case apply_softirq --repin
 # step apply_threaded: mqtune --apply --threaded: each queue's NAPI thread on its interrupt's CPU, and the thread mqtune names is the one that runs for the queue's flow
 apply_case apply_threaded --threaded
+# step xsk_napi: a kernel fact for which NAPI polls which queue on 6.1 (no netdev queue-get): an AF_XDP socket bound to queue q alone records the NAPI id of the frames it receives (SO_INCOMING_NAPI_ID), and it is the id of the thread the library ranks as queue q's
+xsk_napi() {
+	local q got want ids=""
+	for q in $(seq 0 $((Q - 1))); do
+		mqcount_start "xsk$q" -i "xdp:$DEV@$q" || { step_fail xsk_napi "mqcount on queue $q did not start"; return; }
+		ethtool -X "$DEV" equal "$Q"   # XDP's arrival turned qemu's RSS off (kernel-notes)
+		host send --dst "${FLOW[q]}" -c 20 -r 500; settle
+		got=$("$BUILD/tests/vm/xsk_napi" "$MQPID" | awk '{print $2}')
+		mqcount_stop
+		want=$("$BUILD/tests/system/queue_probe" "$DEV" | awk -v q="$q" '$1 == "queue" && $2 == q {print $4}')
+		if [ -z "$got" ] || [ "$got" != "$want" ]; then
+			step_fail xsk_napi "queue $q: its socket recorded NAPI id '${got}', the library ranks $want as queue $q's"; return
+		fi
+		ids+="$q:$got "
+	done
+	step_pass xsk_napi "NAPI ids recorded per queue ${ids}= the library's ranking"
+}
+xsk_napi
 echo 0 > "/sys/class/net/$DEV/threaded"
 
 # step channels: ethtool -L under capture: with AF_XDP sockets bound the kernel refuses to shrink and the capture stays exact; with AF_PACKET the device shrinks to 2 and grows back to 4 while mqcount keeps every frame

@@ -3,9 +3,10 @@
  * xdp_redirect.bpf.c - mqcap's XDP program: each frame goes to the AF_XDP socket of the RX
  * queue it arrived on, or to the network stack when nobody captures that queue.
  *
- * mqcap loads one instance per device per process (src/xdp_prog.c) and attaches it in native
- * mode through a BPF link, so it goes away with the process. Counters are per queue and per
- * CPU so drops can be attributed without atomics (see xdp_redirect.h for what adds up).
+ * One instance per device, shared by every mqcap process capturing queues of it
+ * (src/xdp_prog.c), attached in native mode through a BPF link that each of them holds, so it
+ * goes away with the last of them. Counters are per queue and per CPU so drops can be
+ * attributed without atomics (see xdp_redirect.h for what adds up).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -20,14 +21,22 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-/* Non-zero for each queue a handle captures. Kept apart from the XSKMAP so that "captured but
- * the socket is gone" (counted as no_socket) differs from "not captured" (passed). */
+/* Non-zero for each queue a handle captures: the pid of its process (for "busy" messages).
+ * Kept apart from the XSKMAP, whose slot the kernel empties when the socket is released, so
+ * that "captured but the socket is gone" (a process died: counted as no_socket) differs from
+ * "not captured" (passed). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MQCAP_XDP_MAX_QUEUES);
 	__type(key, __u32);
 	__type(value, __u32);
 } captured SEC(".maps");
+
+/* Set by user space before loading, when the kernel refuses bpf_xdp_adjust_meta() in XDP
+ * programs (6.18.44-fc does: "program of this type cannot use helper"). The verifier knows a
+ * read-only value, so it skips the branch that calls the helper; frames then carry no
+ * metadata and get the time of the burst that reads them. */
+const volatile __u32 no_meta = 0;
 
 /* Slot MQCAP_XDP_MAX_QUEUES collects queues beyond the maps' size. */
 struct {
@@ -81,7 +90,7 @@ int mqcap_xdp_redirect(struct xdp_md *ctx)
 		c->no_socket++;
 		return XDP_PASS;
 	}
-	if (!put_timestamp(ctx))
+	if (no_meta || !put_timestamp(ctx))
 		c->meta_failed++;
 	c->redirected++;
 	return bpf_redirect_map(&xsks, q, XDP_DROP);

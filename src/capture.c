@@ -8,6 +8,7 @@
  * another thread, and it only writes the eventfd.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 #include "iface_int.h"
 #include "qnum_int.h"
 #include "source_int.h"
+#include "arrange_int.h"
 
 #define WAKE_TAG UINT32_MAX
 #define QNUM_CHECK_MS 250   /* how often the queue numbering and silent queues are checked */
@@ -47,6 +49,7 @@ struct mqcap {
 	unsigned nqnum;
 	unsigned qnum_calls;
 	int64_t next_qnum_ms;
+	struct mqcap__handle_arr arr; /* how the receiving thread shares its CPU (arrange_int.h) */
 	unsigned nwarnings;       /* mqcap_warnings() */
 	char warning[MQCAP__ERRLEN];
 	struct mqcap_opts opts;
@@ -416,10 +419,11 @@ static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqca
 		err = readers_open(c, &mqcap__backend_afpacket);
 	} else {
 		err = readers_open(c, &mqcap__backend_afxdp);
-		/* auto: AF_XDP only where native XDP works; the xdp backend says
-		 * -EOPNOTSUPP when it does not, and everything else is a real error */
-		if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO) {
-			mqcap__backend_fallback(&c->choice, c->err.msg);
+		/* auto never fails where AF_PACKET works: whatever kept AF_XDP away (no
+		 * native XDP, a queue another process captures, a privilege), try AF_PACKET;
+		 * its own error is the answer if that fails too */
+		if (err && want == MQCAP_BACKEND_AUTO) {
+			mqcap__backend_fallback(&c->choice, err, c->err.msg);
 			err = readers_open(c, &mqcap__backend_afpacket);
 		}
 	}
@@ -436,6 +440,11 @@ static mqcap_t *open_failed(struct mqcap *c, int err)
 	}
 	errno = -err;
 	return NULL;
+}
+
+const char *mqcap_arrangement(const mqcap_t *c)
+{
+	return c->arr.decided ? c->arr.a.text : NULL;
 }
 
 mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
@@ -476,6 +485,8 @@ mqcap_t *mqcap_open(const char *name, const struct mqcap_opts *opts)
 			err = readers_plan(c, qs, nq);
 		if (!err)
 			err = open_live(c, cn, want);
+		if (!err)
+			mqcap__arrange_handle(&c->arr, c->readers, c->nreaders, c->opts.flags);
 	}
 	if (err)
 		goto fail;
@@ -710,6 +721,8 @@ int mqcap_recv_burst(mqcap_t *c, struct mqcap_pkt *pkts, unsigned max, int timeo
 
 	if (!max)
 		return 0;
+	if (!c->offline && (!c->arr.decided || !pthread_equal(c->arr.thread, pthread_self())))
+		mqcap__arrange_handle(&c->arr, c->readers, c->nreaders, c->opts.flags);
 	for (;;) {
 		struct epoll_event evs[16];
 		int n, wait_ms, ne;

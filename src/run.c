@@ -290,15 +290,9 @@ static int assign(mqcap_run_t *r, struct rthread *t, const struct mqcap_plan *pl
 		t->qs[j] = v;
 	}
 	t->cpu = pl->workers[wi].cpu;
-	/* A worker on the very CPU of one of its pollers takes turns with it: waking per packet
-	 * would preempt the poller for every packet, so let it fill the ring for a while. */
-	if (!(r->o.flags & MQCAP_RUN_F_NO_BATCH)) {
-		t->batch_us = r->o.batch_usecs;
-		for (unsigned i = 0; i < t->nq && !t->batch_us && t->cpu >= 0; i++)
-			if (pl->queues[t->qs[i]].planned_poller_cpu == t->cpu &&
-			    pl->queues[t->qs[i]].poller_cpu >= 0)
-				t->batch_us = MQCAP_RUN_BATCH_AUTO_US;
-	}
+	/* split mode's threads read no queue beside a poller: they keep the plain wake-up */
+	mqcap__arrange_pick(&t->arr, t->cpu, pl, t->qs, t->kind == RK_WORKER ? t->nq : 0,
+			    r->o.batch_usecs, r->o.flags);
 	pthread_mutex_init(&t->mu, NULL);
 	t->snap.cpu = -1;
 	return 0;
@@ -342,11 +336,11 @@ mqcap_run_t *mqcap_run_open(const char *name, const struct mqcap_run_opts *opts,
 	if (opts)
 		memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
 	r->o.sz = sizeof(r->o);
-	r->cap.sz = sizeof(r->cap);
 	if (r->o.capture)
 		memcpy(&r->cap, r->o.capture,
 		       r->o.capture->sz < sizeof(r->cap) ? r->o.capture->sz : sizeof(r->cap));
 	r->cap.sz = sizeof(r->cap);
+	r->cap.flags |= MQCAP_F_NO_READER_FIRST; /* the runtime arranges its threads (arrange.c) */
 	r->o.capture = NULL;
 	if (r->cap.filter)
 		r->filter = strdup(r->cap.filter);
@@ -620,6 +614,8 @@ int mqcap__run_thread_setup(struct rthread *t)
 		if (rc)
 			set_err(r, -rc, "cannot pin a thread to CPU %d: %s", t->cpu, strerror(-rc));
 	}
+	if (!rc)
+		mqcap__arrange_apply(&t->arr);
 	if (!rc && t->kind != RK_CONSUMER) {
 		mqcap_t *h = r->offline ? mqcap_open(r->file, &r->cap) : open_queues(t);
 
@@ -796,7 +792,7 @@ static void *worker_main(void *arg)
 				t->bytes += pkts[i].len;
 			if (r->fn(r->user, t->idx, pkts, (unsigned)n))
 				mqcap__run_stop(r);
-			drained = t->batch_us && (unsigned)n < r->o.burst;
+			drained = t->arr.batch_us && (unsigned)n < r->o.burst;
 			tmo = 0;
 		} while (drained && !atomic_load_explicit(&r->stop, memory_order_relaxed));
 		if (n < 0 && mqcap__run_recv_failed(t, h, n))
@@ -806,7 +802,7 @@ static void *worker_main(void *arg)
 		 * preempting the poller that shares our CPU), give the poller batch_us to fill
 		 * the ring. Only an empty ring makes us sleep, so a busy queue is never capped. */
 		if (n == 0 && drained) {
-			struct timespec ts = { 0, (long)t->batch_us * 1000L };
+			struct timespec ts = { 0, (long)t->arr.batch_us * 1000L };
 
 			mqcap_release(h);
 			nanosleep(&ts, NULL);

@@ -14,6 +14,7 @@
 
 #include "mqcap/ring.h"
 #include "mqcap/run.h"
+#include "arrange_int.h"
 #include "devname_int.h"
 #include "error_int.h"
 
@@ -62,7 +63,8 @@ struct rthread {
 	unsigned *pend;                /* guarded by mu; room for r->qcap */
 	unsigned npend;
 	_Atomic int grow;              /* pend has entries; pairs with the acquire in worker_main */
-	unsigned batch_us;             /* sleep after a short burst (0: never) */
+	struct mqcap__arr arr;         /* reader/poller arrangement; arr.batch_us: sleep after a
+					* short burst (0: never) */
 	/* thread-local counters */
 	uint64_t packets, bytes, bursts;
 	unsigned warnings_seen;        /* its handle's mqcap_warnings() count already passed on */

@@ -14,37 +14,60 @@ tools = "sink mq-xdp mq-packet tcpdump netsniff"
 names = "'XDP drop (the bound)' 'mqcount -b xdp' 'mqcount -b packet' 'tcpdump -w /dev/null' 'netsniff-ng -o /dev/null'"
 name(i) = word(names, i)
 cap = dir."/capture.csv"
-# one line per tool: rows of other tools are undefined (the CSV keeps each tool's rows together)
-sel(i, col) = (strcol(1) eq word(tools, i)) ? column(col) : NaN
+# One panel per condition (the NAPI thread's nice N, the tools beside it or apart: P), one line
+# per tool: rows of other tools and conditions are undefined (the CSV keeps them together).
+sel(i, col) = (strcol(1) eq word(tools, i) && strcol(3) eq N && strcol(4) eq P) ? column(col) : NaN
 set style line 1 lc rgb "#888888" lw 2 dt 2 pt 6
 set style line 2 lc rgb "#1b7837" lw 2 pt 7
 set style line 3 lc rgb "#5aae61" lw 2 pt 5
 set style line 4 lc rgb "#c51b7d" lw 2 pt 9
 set style line 5 lc rgb "#2166ac" lw 2 pt 11
-
-# The headline: loss against offered load, per tool
-set output dir."/loss.png"
-set title "Capture loss against offered load\n64-byte TCP (paper workload), 1 RX queue, NAPI thread and tool on one core"
+nices = "0 -10"
+places = "beside apart"
+panel(n, p) = sprintf("NAPI thread at nice %s, tool %s", n, p eq "beside" ? "on its CPU" : "on the other CPU")
+set terminal pngcairo size 1400,1000 font "sans,10" noenhanced
+set label 99 stamp at screen 0.01, 0.01 font "sans,9" tc rgb "#555555"
 set xlabel "offered load (Mpps, measured at the sender's RSS program)"
-set ylabel "loss (% of offered frames not captured)"
 set xrange [0:*]
+
+# The headline: loss against offered load, per tool, in each condition
+set output dir."/loss.png"
+set multiplot layout 2,2 title "Capture loss against offered load: 64-byte TCP (paper workload), 1 RX queue, its NAPI thread on one core"
+set ylabel "loss (% of offered frames not captured)"
 set yrange [0:*]
-plot for [i=1:5] cap using (sel(i, 8)):(sel(i, 7)) with linespoints ls i title name(i)
+do for [a=1:2] { do for [b=1:2] {
+	N = word(nices, a); P = word(places, b)
+	set title panel(N, P)
+	plot for [i=1:5] cap using (sel(i, 10)):(sel(i, 9)) with linespoints ls i title name(i)
+} }
+unset multiplot
 
 set output dir."/capture.png"
-set title "Captured against offered load, beside the bound (XDP drop) at the same load"
-set key inside left top
+set multiplot layout 2,2 title "Captured against offered load, beside the bound (XDP drop) at the same load"
 set ylabel "captured (Mpps)"
-plot for [i=1:5] cap using (sel(i, 8)):(sel(i, 9)) with linespoints ls i title name(i), \
-     x with lines lc rgb "#bbbbbb" dt 3 title "captured = offered"
+do for [a=1:2] { do for [b=1:2] {
+	N = word(nices, a); P = word(places, b)
+	set title panel(N, P)
+	plot for [i=1:5] cap using (sel(i, 10)):(sel(i, 11)) with linespoints ls i title name(i), \
+	     x with lines lc rgb "#bbbbbb" dt 3 title "captured = offered"
+} }
+unset multiplot
 
 set output dir."/bound.png"
-set title "Each tool as a fraction of the bound\n(captured / offered) / (XDP drop absorbed / its offered), same target rate"
+set multiplot layout 2,2 title "Each tool as a fraction of the bound: (captured / offered) / (XDP drop absorbed / its offered), same target rate and NAPI nice"
 set key inside left bottom
 set ylabel "fraction of the bound (%)"
 set yrange [0:110]
-plot for [i=2:5] cap using (sel(i, 8)):(100 * sel(i, 11)) with linespoints ls i title name(i), \
-     100 with lines ls 1 title "the bound (XDP drop)"
+do for [a=1:2] { do for [b=1:2] {
+	N = word(nices, a); P = word(places, b)
+	set title panel(N, P)
+	plot for [i=2:5] cap using (sel(i, 10)):(100 * sel(i, 13)) with linespoints ls i title name(i), \
+	     100 with lines ls 1 title "the bound (XDP drop)"
+} }
+unset multiplot
+set key inside left top
+set terminal pngcairo size 1000,620 font "sans,11" noenhanced
+set label 99 stamp at screen 0.01, 0.02 font "sans,9" tc rgb "#555555"
 
 # Table 2: each setup beside the sink on the same testbed
 set output dir."/table2.png"

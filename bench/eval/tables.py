@@ -5,7 +5,7 @@ into the CSV files under docs/eval/ (one header line, then rows; a first '#' lin
 machine, kernel, date and load) and print the tables. Derived columns:
   loss_pct   (offered - captured) / offered
   of_bound   the tool's share of its offered load captured, over the sink's share of its own
-             offered load (the same target rate): captured/offered / (sink captured/sink offered).
+             offered load (the same target rate and NAPI nice): captured/offered / (sink captured/sink offered).
              Shares, not rates, because the generator shares the machine and offers a little
              more or less in each case; at a load the receiving core absorbs whole, this is
              captured/offered.
@@ -42,20 +42,28 @@ def of_bound(got, off, bgot, boff):
 
 
 raw_cap = rows("capture")
-sink = {r["target"]: r for r in raw_cap if r["tool"] == "sink"}
 cap = []
 for r in raw_cap:
     off, got, secs = int(r["offered"]), int(r["captured"]), float(r["seconds"])
-    b = sink.get(r["target"], {"offered": 0, "captured": 0})
-    bo, bg = int(b["offered"]), int(b["captured"])
-    cap.append({"tool": r["tool"], "name": NAMES[r["tool"]], "target": r["target"], "offered": off,
-                "captured": got, "socket_drops": r["socket_drops"], "loss_pct": pct(off - got, off),
-                "offered_mpps": round(off / secs / 1e6, 4), "captured_mpps": round(got / secs / 1e6, 4),
-                "bound_mpps": round(bg / secs / 1e6, 4), "of_bound": of_bound(got, off, bg, bo)})
-# one tool's rows together, by offered rate: gnuplot draws each tool as one line
-cap.sort(key=lambda r: (ORDER.index(r["tool"]), r["offered"]))
-write("capture", ["tool", "name", "target", "offered", "captured", "socket_drops", "loss_pct",
-                  "offered_mpps", "captured_mpps", "bound_mpps", "of_bound"], cap)
+    bo, bg = int(r["bound_offered"]), int(r["bound_captured"])
+    row = {"tool": r["tool"], "name": NAMES[r["tool"]], "napi_nice": r["napi_nice"], "place": r["place"],
+           "target": r["target"], "offered": off, "captured": got, "socket_drops": r["socket_drops"],
+           "loss_pct": pct(off - got, off), "offered_mpps": round(off / secs / 1e6, 4),
+           "captured_mpps": round(got / secs / 1e6, 4), "bound_mpps": round(bg / secs / 1e6, 4),
+           "of_bound": of_bound(got, off, bg, bo)}
+    # the sink has no reader to place: it is the bound of both placements of its condition
+    places = sorted({x["place"] for x in raw_cap if x["tool"] != "sink"}) if r["tool"] == "sink" else [r["place"]]
+    for p in places:
+        cap.append(dict(row, place=p))
+CONDS = []
+for r in cap:
+    if (r["napi_nice"], r["place"]) not in CONDS:
+        CONDS.append((r["napi_nice"], r["place"]))
+# one condition's rows together, one tool's rows together, by offered rate: gnuplot draws each
+# tool of a panel as one line
+cap.sort(key=lambda r: (CONDS.index((r["napi_nice"], r["place"])), ORDER.index(r["tool"]), r["offered"]))
+write("capture", ["tool", "name", "napi_nice", "place", "target", "offered", "captured", "socket_drops",
+                  "loss_pct", "offered_mpps", "captured_mpps", "bound_mpps", "of_bound"], cap)
 
 t2 = []
 for r in rows("table2"):
@@ -72,10 +80,17 @@ write("ring", ["element_bytes", "burst", "mqcap", "rte_ring", "ck_ring"], ring)
 send = rows("send")
 write("send", ["sender", "mpps"], send)
 
-print("\n%-20s %6s %10s %10s %8s %9s" % ("tool", "target", "offered/s", "captured/s", "loss%", "of bound"))
-for r in cap:
-    print("%-20s %6s %10.3fM %10.3fM %8.2f %8.1f%%" % (r["name"], r["target"], r["offered_mpps"],
-                                                     r["captured_mpps"], r["loss_pct"], 100 * r["of_bound"]))
+# Per target rate, each tool's loss and fraction of the bound in every condition, side by side.
+print("\nloss% / fraction of the bound (%), per condition: NAPI thread's nice, tool beside or apart")
+print("%-20s %6s" % ("tool", "target") + "".join(" %16s" % ("nice %s %s" % c) for c in CONDS))
+for target in dict.fromkeys(r["target"] for r in cap):
+    for tool in ORDER:
+        cells = []
+        for c in CONDS:
+            m = [r for r in cap if r["tool"] == tool and r["target"] == target and (r["napi_nice"], r["place"]) == c]
+            cells.append(" %16s" % ("%.2f / %.1f" % (m[0]["loss_pct"], 100 * m[0]["of_bound"]) if m else "-"))
+        if any(x.strip() != "-" for x in cells):
+            print("%-20s %6s" % (NAMES[tool], target) + "".join(cells))
 print("\n%-40s %10s %8s %9s" % ("Table 2 setup", "captured/s", "loss%", "of bound"))
 for r in t2:
     print("%-40s %9.3fM %8.2f %8.1f%%" % (r["label"].strip('"'), r["captured_mpps"], r["loss_pct"],

@@ -68,6 +68,8 @@ enum mqcap_direction {
 #define MQCAP_F_BUSY_POLL       (1u << 2) /* xdp: prefer busy polling (SO_PREFER_BUSY_POLL) */
 #define MQCAP_F_NO_VLAN_RESTORE (1u << 3) /* packet: leave tags the kernel stripped out of the frame */
 #define MQCAP_F_XDP_GENERIC     (1u << 4) /* xdp: allow generic (skb) mode where it is correct */
+#define MQCAP_F_NO_READER_FIRST (1u << 5) /* leave the receiving thread's scheduling alone, even
+					   * pinned beside a queue's poller (mqcap_arrangement()) */
 
 /* The snaplen when none is asked for: libpcap's largest, so nothing is cut. */
 #define MQCAP_SNAPLEN_DEFAULT 262144u
@@ -227,6 +229,19 @@ const char *mqcap_backend_reason(const mqcap_t *c);
  * mqcap_close().
  */
 const char *mqcap_stack_warning(const mqcap_t *c);
+
+/*
+ * How the thread that receives shares its CPU with the queues' kernel pollers, decided at
+ * mqcap_open() for the opening thread and again at the first mqcap_recv_burst() of another
+ * thread (the opener keeps what it got; NULL for pcap: files): "reader-first: ..."
+ * when that thread is pinned to exactly one CPU and the threaded-NAPI poller of one of its
+ * queues is pinned there too: the thread is then switched to SCHED_FIFO at the lowest
+ * real-time priority, above the poller, which otherwise can starve it into fill-ring drops
+ * (it only has what the poller produced, so it cannot starve the poller in turn);
+ * "wake-up: ..." otherwise, with the reason (not pinned, no poller there, the kernel refused,
+ * MQCAP_F_NO_READER_FIRST). Valid until mqcap_close().
+ */
+const char *mqcap_arrangement(const mqcap_t *c);
 
 /* A file descriptor that polls readable when any queue has packets (or after mqcap_wake()). */
 int mqcap_fd(const mqcap_t *c);

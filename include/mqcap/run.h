@@ -75,6 +75,10 @@ typedef int (*mqcap_run_fn)(void *user, unsigned worker, const struct mqcap_pkt 
 					     * only reported (mqcap_run_queue_reports()). Ask for
 					     * it only if you handle mqcap_run_queue_count()
 					     * growing. */
+#define MQCAP_RUN_F_NO_PRIORITY   (1u << 8) /* a worker pinned beside its queue's kernel poller
+					     * stays at normal priority (wake-up) instead of
+					     * running SCHED_FIFO above it (reader-first); see
+					     * mqcap_run_worker_arrangement() */
 
 /* The automatic batching wait: after finding the ring empty right after a short burst, a worker
  * that shares its CPU with one of its queues' kernel pollers waits this long before receiving
@@ -127,6 +131,14 @@ const struct mqcap_plan *mqcap_run_plan(const mqcap_run_t *r);
 const struct mqcap_plan *mqcap_run_poller_plan(const mqcap_run_t *r);
 /* The topology the plan was made from. */
 const mqcap_topo_t *mqcap_run_topo(const mqcap_run_t *r);
+
+/* How worker w shares CPU time with the kernel pollers of its queues, in words:
+ * "reader-first: ..." (pinned beside a poller, SCHED_FIFO above it, so the poller cannot
+ * starve it) or "wake-up: ..." (apart from its pollers, or where raising it was refused or
+ * MQCAP_RUN_F_NO_PRIORITY asked not to, with the reason). Before mqcap_run_start() the
+ * arrangement planned, after it the one applied. NULL when w is not a worker. The string
+ * lives as long as r. */
+const char *mqcap_run_worker_arrangement(const mqcap_run_t *r, unsigned w);
 
 /*
  * Start the threads: each pins itself, then opens its handle (so rings are allocated on its

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Every --json line of every tool is valid against the one documented schema,
 # docs/json/mqcap.schema.json (tool, type, version on each line): mqcount's plan, interval and
-# summary lines (live on a testbed, with --verify and --split, and over a pcap file), mqsend's
+# summary lines and its arrangement line (live on a testbed, with --verify and --split, and over a pcap file), mqsend's
 # summary, mqtune's report, mqdump's interval and summary lines, mqcap-testbed sink's lines.
 set -euo pipefail
 . "$(dirname "$0")/lib/testbed.sh"
@@ -26,7 +26,7 @@ sleep 0.5
 tb_tx "$MQSEND" -i "$TX_DEV" -m qdisc --paper -c 2000 -r 20k --dst-mac "$RX_MAC" --json >"$d/send.json" ||
 	tb_fail "mqsend failed"
 wait "$cpid" || tb_fail "mqcount failed: $(cat "$d/count.err")"
-CHECK "$d/count.json" mqcount:plan,mqcount:interval,mqcount:summary
+CHECK "$d/count.json" mqcount:plan,mqcount:arrangement,mqcount:interval,mqcount:summary
 CHECK "$d/send.json" mqsend:summary
 # the check can fail: a line without its version, or with a counter as a string, is rejected
 sed 's/"version":1,//' "$d/count.json" >"$d/bad1.json"

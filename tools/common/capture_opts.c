@@ -122,6 +122,9 @@ int capture_opts_parse(struct capture_opts *o, int opt, const char *arg)
 		if (!v)
 			o->ro.flags |= MQCAP_RUN_F_NO_BATCH;
 		return 0;
+	case CAPTURE_OPT_NO_READER_FIRST:
+		o->ro.flags |= MQCAP_RUN_F_NO_PRIORITY;
+		return 0;
 	case CAPTURE_OPT_EXCLUSIVE:
 		o->exclusive = true;
 		return 0;

@@ -28,6 +28,7 @@
 enum {
 	CAPTURE_OPT_OVERSUB = 0x1000, CAPTURE_OPT_JSON, CAPTURE_OPT_PIN_POLLERS, CAPTURE_OPT_NO_NUMA,
 	CAPTURE_OPT_BATCH, CAPTURE_OPT_EXCLUSIVE, CAPTURE_OPT_METRICS_FILE, CAPTURE_OPT_METRICS_LISTEN,
+	CAPTURE_OPT_NO_READER_FIRST,
 };
 
 /* The shared entries of a tool's struct option array (put the tool's own after them). */
@@ -49,6 +50,7 @@ enum {
 	{ "pin-pollers", no_argument, NULL, CAPTURE_OPT_PIN_POLLERS }, \
 	{ "no-numa", no_argument, NULL, CAPTURE_OPT_NO_NUMA }, \
 	{ "batch-us", required_argument, NULL, CAPTURE_OPT_BATCH }, \
+	{ "no-reader-first", no_argument, NULL, CAPTURE_OPT_NO_READER_FIRST }, \
 	{ "exclusive", no_argument, NULL, CAPTURE_OPT_EXCLUSIVE }, \
 	{ "metrics-file", required_argument, NULL, CAPTURE_OPT_METRICS_FILE }, \
 	{ "metrics-listen", required_argument, NULL, CAPTURE_OPT_METRICS_LISTEN }
@@ -86,7 +88,10 @@ enum {
 "      --batch-us N       when the ring is empty after a short burst, wait N microseconds\n" \
 "                         before receiving again, so a kernel poller on the same CPU fills the\n" \
 "                         ring instead of waking the thread for every packet (default: 1000 for\n" \
-"                         a thread placed on its poller's CPU, else 0; 0 turns it off)\n"
+"                         a thread placed on its poller's CPU, else 0; 0 turns it off)\n" \
+"      --no-reader-first  keep a thread placed on its poller's CPU at normal priority\n" \
+"                         (default: SCHED_FIFO above the poller, which otherwise can starve it\n" \
+"                         and drop packets; the output's arrangement line says which)\n"
 
 struct capture_opts {
 	/* Filled by capture_opts_finish() from what was parsed; the tool may add its own flags

@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 	if (!o.json && !o.quiet)
 		printf("capturing from %s with %s (Ctrl-C to stop)\nbackend: %s\n", o.name,
 		       mqcap_run_backend_name(run), mqcap_run_backend_reason(run));
+	report_arrangement(&rep);
 	/* Whatever the output mode: the user may be about to lose the session they type in. */
 	if (mqcap_run_stack_warning(run))
 		cli_warn("warning: %s", mqcap_run_stack_warning(run));

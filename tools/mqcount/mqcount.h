@@ -56,6 +56,7 @@ struct report {
 int report_init(struct report *rep, mqcap_run_t *run, bool json, bool quiet);
 void report_free(struct report *rep);
 void report_plan(struct report *rep);
+void report_arrangement(struct report *rep);
 /* Print one interval (live table or JSON line). */
 void report_tick(struct report *rep);
 /* Print the final summary; returns 0 when its numbers add up. */

@@ -186,6 +186,45 @@ void report_plan(struct report *rep)
 	fflush(stdout);
 }
 
+/* How each worker shares CPU time with its queues' kernel pollers, as the runtime applied it
+ * (mqcap_run_worker_arrangement()): one line per worker, or one JSON document. */
+void report_arrangement(struct report *rep)
+{
+	unsigned nw = mqcap_run_worker_count(rep->run);
+	struct json j;
+
+	if (rep->offline)
+		return;
+	if (rep->json) {
+		json_doc_begin(&j, stdout, "mqcount", "arrangement");
+		json_key(&j, "workers");
+		json_arr_open(&j);
+	}
+	for (unsigned w = 0; w < nw; w++) {
+		const char *a = mqcap_run_worker_arrangement(rep->run, w);
+		char kind[32];
+
+		if (!a)
+			continue;
+		snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(a, ":"), a);
+		if (rep->json) {
+			json_obj_open(&j);
+			json_kv_u64(&j, "worker", w);
+			json_kv_str(&j, "arrangement", kind);
+			json_kv_str(&j, "detail", a);
+			json_obj_close(&j);
+		} else if (!rep->quiet) {
+			printf("arrangement: worker %u: %s\n", w, a);
+		}
+	}
+	if (rep->json) {
+		json_arr_close(&j);
+		json_obj_close(&j);
+		json_end(&j);
+	}
+	fflush(stdout);
+}
+
 static double rate(uint64_t now, uint64_t prev, double secs)
 {
 	return secs > 0 && now >= prev ? (double)(now - prev) / secs : 0.0;

@@ -16,6 +16,7 @@
 #include "mqcap/queues.h"
 #include "error_int.h"
 #include "iface_int.h"
+#include "irq_int.h"
 #include "netdev_nl_int.h"
 
 const char *mqcap_qsrc_name(enum mqcap_qsrc s)
@@ -32,91 +33,15 @@ const char *mqcap_qsrc_name(enum mqcap_qsrc s)
 	}
 }
 
-/* Does an IRQ named `name` serve RX queue q of dev? Drivers name them "DEV-TxRx-Q" (Intel),
- * "DEV-rx-Q", "DEV-Q" and the like; a "tx"-only vector does not poll RX. */
-static bool irq_name_matches(const char *name, const char *dev, unsigned q)
-{
-	size_t dl = strlen(dev);
-	const char *rest, *num;
-	char qs[16];
-	bool has_rx = false;
-
-	if (strncmp(name, dev, dl) || name[dl] != '-')
-		return false;
-	rest = name + dl + 1;
-	snprintf(qs, sizeof(qs), "%u", q);
-	num = strrchr(rest, '-');
-	num = num ? num + 1 : rest;
-	if (strcmp(num, qs))
-		return false;
-	if (num == rest)
-		return true;
-	for (const char *p = rest; p < num; p++)
-		if (tolower((unsigned char)p[0]) == 'r' && tolower((unsigned char)p[1]) == 'x')
-			has_rx = true;
-	return has_rx;
-}
-
-/* The IRQ named after RX queue q of dev in /proc/interrupts, or -ENOENT / -errno. */
-static int irq_of_queue(const char *dev, unsigned queue)
-{
-	FILE *f = fopen("/proc/interrupts", "r");
-	char line[4096];
-	int irq = -1;
-
-	if (!f)
-		return -errno;
-	while (irq < 0 && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':'), *last, *end;
-		long n;
-
-		if (!colon)
-			continue;
-		n = strtol(line, &end, 10);
-		if (end != colon || n < 0)
-			continue; /* NMI, LOC, ... have no number */
-		end = line + strlen(line);
-		while (end > line && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		last = strrchr(line, ' ');
-		if (last && irq_name_matches(last + 1, dev, queue))
-			irq = (int)n;
-	}
-	fclose(f);
-	return irq < 0 ? -ENOENT : irq;
-}
-
-/* The CPU an IRQ is delivered to: the first of its effective affinity (x86 delivers to one),
- * else of the affinity it was given. */
-static int irq_cpu(int irq)
-{
-	char path[96];
-	long cpu = -1;
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/proc/irq/%d/effective_affinity_list", irq);
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
-		f = fopen(path, "r");
-	}
-	if (!f)
-		return -errno;
-	ok = fscanf(f, "%ld", &cpu) == 1;
-	fclose(f);
-	return ok && cpu >= 0 ? (int)cpu : -ENOENT;
-}
-
 int mqcap_queue_irq_cpu(const char *dev, unsigned queue, int *irq_out)
 {
-	int irq = irq_of_queue(dev, queue);
+	int irq = mqcap__irq_by_name(dev, queue);
 
 	if (irq < 0)
 		return irq;
 	if (irq_out)
 		*irq_out = irq;
-	return irq_cpu(irq);
+	return mqcap__irq_cpu(irq);
 }
 
 static int check_dev(const char *dev, unsigned *ifindex)
@@ -313,11 +238,16 @@ static int pollers_proc(const char *dev, struct mqcap_queue_poller *out, unsigne
 	if (!th)
 		return mqcap__last_error_fmt(ENOMEM, "out of memory");
 	nt = mqcap_napi_list(dev, th, (unsigned)nt);
-	/* The heuristic: the q-th lowest NAPI id serves queue q. */
-	for (unsigned q = 0; nt > 0 && q < n && q < (unsigned)nt; q++) {
-		out[q].napi_id = th[q].napi_id;
-		out[q].pid = th[q].pid;
+	/* The heuristic: the q-th lowest NAPI id serves queue q. Threads of id 0 are NAPIs the
+	 * kernel never hashed, which only TX NAPIs are (6.1's virtio_net: four napi/eth0-0
+	 * threads beside the RX ones, 8193..): they poll no RX queue. */
+	for (unsigned q = 0, i = 0; nt > 0 && q < n && i < (unsigned)nt; i++) {
+		if (!th[i].napi_id)
+			continue;
+		out[q].napi_id = th[i].napi_id;
+		out[q].pid = th[i].pid;
 		out[q].source = MQCAP_QSRC_PROC;
+		q++;
 	}
 	free(th);
 	return nt < 0 ? nt : 0;
@@ -354,12 +284,12 @@ static int pollers(struct mqcap__nl **nlp, const char *dev, unsigned ifindex,
 
 		thread_facts(qp);
 		/* Drivers that do not tell the kernel their NAPI's IRQ: match it by name. */
-		if (qp->irq < 0 && (irq = irq_of_queue(dev, q)) >= 0) {
+		if (qp->irq < 0 && (irq = mqcap__irq_by_name(dev, q)) >= 0) {
 			qp->irq = irq;
 			qp->irq_source = MQCAP_QSRC_PROC;
 		}
 		if (qp->cpu < 0 && qp->pid < 0 && qp->irq >= 0) {
-			int c = irq_cpu(qp->irq);
+			int c = mqcap__irq_cpu(qp->irq);
 
 			qp->cpu = c >= 0 ? c : -1;
 		}

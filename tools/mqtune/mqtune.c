@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "json.h"
 #include "range.h"
+#include "mqcap/irq.h"
 #include "mqcap/napi.h"
 #include "mqcap/queues.h"
 #include "mqcap/topo.h"
@@ -32,8 +33,12 @@ static const char usage[] =
 "  -n, --threads N      plan N capture threads (default: one per queue)\n"
 "  -g, --cpus LIST      plan on these CPUs only (thread i on the i-th)\n"
 "      --oversubscribe  allow more threads than CPUs in the plan\n"
-"      --apply          turn threaded NAPI on and pin each queue's poller thread (or IRQ) to\n"
-"                       the CPU the plan gives it\n"
+"      --apply          put each queue's interrupt and poller thread on the CPU the plan\n"
+"                       gives it (and its capture thread); threaded NAPI is turned on only\n"
+"                       where a device has no per-queue interrupt (veth), or with --threaded\n"
+"      --threaded       with --apply: turn threaded NAPI on even where interrupts exist\n"
+"      --save FILE      with --apply: write the affinities it changes, as they were, to FILE\n"
+"      --restore FILE   put the affinities saved in FILE back, and exit\n"
 "      --repin          plan pollers afresh, ignoring where they are pinned now (with --apply:\n"
 "                       move them)\n"
 "      --topology FILE  plan for the machine in this hwloc XML file (no --apply)\n"
@@ -46,7 +51,8 @@ struct qinfo {
 	int napi_pid, irq, cpu; /* cpu: where the poller is pinned, -1 floating/unknown */
 	int last_cpu;
 	char kind[8];           /* "napi", "irq", "softirq" */
-	const char *source;     /* where the facts came from: queues.h mqcap_qsrc_name() */
+	const char *source;     /* where the poller facts came from: queues.h mqcap_qsrc_name() */
+	struct mqcap_queue_irq qirq; /* the queue's interrupt (irq.h); qirq.irq -1: none */
 };
 
 struct dev {
@@ -56,6 +62,20 @@ struct dev {
 	int numa;
 	struct qinfo q[MAXQ];
 };
+
+/* Each queue's interrupt, with where the fact came from (irq.h). */
+static void inspect_irqs(struct dev *d)
+{
+	struct mqcap_queue_irq *qi = calloc(d->nq, sizeof(*qi));
+	int n;
+
+	if (!qi)
+		cli_die(1, "out of memory");
+	n = mqcap_queue_irqs(d->name, qi, d->nq);
+	for (unsigned q = 0; n > 0 && q < d->nq && q < (unsigned)n; q++)
+		d->q[q].qirq = qi[q];
+	free(qi);
+}
 
 static int inspect(struct dev *d, const mqcap_topo_t *t)
 {
@@ -83,6 +103,7 @@ static int inspect(struct dev *d, const mqcap_topo_t *t)
 		const struct mqcap_queue_poller *p = &pp[q];
 
 		memset(qi, 0, sizeof(*qi));
+		qi->qirq.irq = -1;
 		qi->napi_pid = p->pid;
 		qi->irq = p->irq;
 		qi->cpu = p->cpu;
@@ -91,6 +112,7 @@ static int inspect(struct dev *d, const mqcap_topo_t *t)
 			snprintf(qi->kind, sizeof(qi->kind), "napi");
 			qi->source = mqcap_qsrc_name(p->source);
 		} else if (p->irq >= 0) {
+			/* softirq on the CPU its interrupt is delivered to */
 			snprintf(qi->kind, sizeof(qi->kind), "irq");
 			qi->source = mqcap_qsrc_name(p->irq_source);
 		} else {
@@ -100,24 +122,63 @@ static int inspect(struct dev *d, const mqcap_topo_t *t)
 		}
 	}
 	free(pp);
+	inspect_irqs(d);
 	return 0;
 }
 
-static int set_irq_cpu(int irq, int cpu)
-{
-	char path[64];
-	FILE *f;
-	int rc = 0;
+/* --save: the affinities --apply changes, as they were, one line each:
+ *   irq IRQ CPULIST      thread PID CPULIST
+ * --restore reads the same lines back. */
+static FILE *save_file;
 
-	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	if (fprintf(f, "%d\n", cpu) < 0)
-		rc = -EIO;
-	if (fclose(f))
-		rc = -errno;
-	return rc;
+static void save_thread(int pid)
+{
+	int cpus[CPU_SETSIZE], n;
+	cpu_set_t set;
+
+	if (!save_file || sched_getaffinity(pid, sizeof(set), &set))
+		return;
+	n = cli_cpus_of(&set, cpus, CPU_SETSIZE);
+	fprintf(save_file, "thread %d ", pid);
+	for (int i = 0; i < n; i++)
+		fprintf(save_file, "%s%d", i ? "," : "", cpus[i]);
+	fputc('\n', save_file);
+}
+
+static int restore(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char kind[16], list[512];
+	int id, bad = 0, done = 0;
+
+	if (!f) {
+		cli_warn("%s: %s", path, strerror(errno));
+		return 2;
+	}
+	while (fscanf(f, "%15s %d %511s", kind, &id, list) == 3) {
+		int rc = -EINVAL;
+
+		if (!strcmp(kind, "irq")) {
+			rc = mqcap_irq_set_affinity(id, list);
+		} else if (!strcmp(kind, "thread")) {
+			cpu_set_t set;
+
+			rc = cli_parse_cpulist(list, "a saved thread affinity", &set) < 0 ? -EINVAL :
+			     sched_setaffinity(id, sizeof(set), &set) ? -errno : 0;
+		}
+		if (rc) {
+			cli_warn("%s: cannot restore %s %d to CPU(s) %s: %s", path, kind, id, list,
+				 !strcmp(kind, "irq") ? mqcap_last_error() : strerror(-rc));
+			bad++;
+		} else {
+			printf("restored %s %d to CPU(s) %s\n", kind, id, list);
+			done++;
+		}
+	}
+	fclose(f);
+	if (!done && !bad)
+		cli_warn("%s: nothing to restore (lines: irq IRQ CPULIST, thread PID CPULIST)", path);
+	return bad ? 1 : 0;
 }
 
 static void list_devices(struct dev *devs, unsigned *nd)
@@ -187,15 +248,23 @@ static void print_text(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 		for (unsigned q = 0; q < d->nq; q++) {
 			const struct qinfo *qi = &d->q[q];
 
+			const struct mqcap_queue_irq *ir = &qi->qirq;
+
 			if (!strcmp(qi->kind, "napi"))
-				printf("  queue %-3u napi thread %-7d %s cpu %d (last ran on %d)  [%s]\n", q,
+				printf("  queue %-3u napi thread %-7d %s cpu %d (last ran on %d)  [%s%s]\n", q,
 				       qi->napi_pid, qi->cpu >= 0 ? "pinned to" : "floating,", qi->cpu,
-				       qi->last_cpu, qi->source);
-			else if (!strcmp(qi->kind, "irq"))
-				printf("  queue %-3u irq %-5d on cpu %d  [%s]\n", q, qi->irq, qi->cpu, qi->source);
+				       qi->last_cpu, qi->source,
+				       strcmp(qi->source, "proc") ? "" : ": a guess, the q-th lowest NAPI id");
+			else if (ir->irq >= 0)
+				printf("  queue %-3u polled in softirq on its interrupt's CPU\n", q);
 			else
 				printf("  queue %-3u polled in softirq (no per-queue thread or IRQ)  [%s]\n", q,
 				       qi->source);
+			if (ir->irq >= 0)
+				printf("            irq %-5d %s on cpu %d (affinity %s), %llu interrupts  "
+				       "[%s: %s%s]\n", ir->irq, ir->name, ir->cpu, ir->affinity, ir->count,
+				       mqcap_irq_src_name(ir->source), ir->rule,
+				       ir->msi ? ", one of the PCI function's MSI vectors" : "");
 		}
 	}
 	mqcap_plan_format(t, p, buf, sizeof(buf));
@@ -251,6 +320,23 @@ static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 			json_kv_i64(&j, "cpu", d->q[q].cpu);
 			json_kv_i64(&j, "last_cpu", d->q[q].last_cpu);
 			json_kv_str(&j, "source", d->q[q].source);
+			json_key(&j, "interrupt");
+			if (d->q[q].qirq.irq >= 0) {
+				const struct mqcap_queue_irq *ir = &d->q[q].qirq;
+
+				json_obj_open(&j);
+				json_kv_i64(&j, "irq", ir->irq);
+				json_kv_str(&j, "name", ir->name);
+				json_kv_str(&j, "source", mqcap_irq_src_name(ir->source));
+				json_kv_str(&j, "rule", ir->rule);
+				json_kv_bool(&j, "msi", ir->msi);
+				json_kv_i64(&j, "cpu", ir->cpu);
+				json_kv_str(&j, "affinity", ir->affinity);
+				json_kv_u64(&j, "count", ir->count);
+				json_obj_close(&j);
+			} else {
+				json_null(&j);
+			}
 			json_obj_close(&j);
 		}
 		json_arr_close(&j);
@@ -285,6 +371,47 @@ static void print_json(const mqcap_topo_t *t, const struct dev *devs, unsigned n
 	json_end(&j);
 }
 
+/* Put queue q's poller thread and interrupt on cpu, saying what each was before. */
+static void apply_queue(struct dev *d, unsigned q, int cpu, bool json, unsigned *pinned,
+			unsigned *failed)
+{
+	struct qinfo *qi = &d->q[q];
+	int rc;
+
+	if (cpu < 0)
+		return;
+	if (qi->napi_pid > 0 && qi->cpu != cpu) {
+		struct mqcap_napi_thread th = { .queue = q, .pid = qi->napi_pid };
+
+		save_thread(qi->napi_pid);
+		rc = mqcap_napi_pin(&th, cpu);
+		if (rc) {
+			cli_warn("%s queue %u: cannot pin its poller to CPU %d: %s", d->name, q, cpu,
+				 mqcap_last_error());
+			(*failed)++;
+		} else {
+			(*pinned)++;
+		}
+	}
+	if (qi->qirq.irq >= 0 && qi->qirq.cpu != cpu) {
+		char list[16];
+
+		if (save_file)
+			fprintf(save_file, "irq %d %s\n", qi->qirq.irq, qi->qirq.affinity);
+		snprintf(list, sizeof(list), "%d", cpu);
+		rc = mqcap_irq_set_affinity(qi->qirq.irq, list);
+		if (rc) {
+			cli_warn("%s queue %u: %s", d->name, q, mqcap_last_error());
+			(*failed)++;
+			return;
+		}
+		(*pinned)++;
+		if (!json)
+			printf("%s queue %u: irq %d moved to CPU %d (its affinity was %s)\n", d->name, q,
+			       qi->qirq.irq, cpu, qi->qirq.affinity);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -293,6 +420,9 @@ int main(int argc, char **argv)
 		{ "oversubscribe", no_argument, NULL, 'O' },
 		{ "apply", no_argument, NULL, 'A' },
 		{ "repin", no_argument, NULL, 'R' },
+		{ "threaded", no_argument, NULL, 'H' },
+		{ "save", required_argument, NULL, 'S' },
+		{ "restore", required_argument, NULL, 'E' },
 		{ "topology", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,7 +431,8 @@ int main(int argc, char **argv)
 	MQCAP_PLAN_OPTS(po);
 	static struct dev devs[MAXDEV];
 	unsigned nd = 0;
-	bool apply = false, repin = false, json = false;
+	bool apply = false, repin = false, json = false, threaded = false;
+	const char *save = NULL;
 	const char *xml = NULL;
 	int cpus[CPU_SETSIZE], opt, rc = 0;
 	uint64_t v;
@@ -334,6 +465,14 @@ int main(int argc, char **argv)
 		case 'R':
 			repin = true;
 			break;
+		case 'H':
+			threaded = true;
+			break;
+		case 'S':
+			save = optarg;
+			break;
+		case 'E':
+			return restore(optarg);
 		case 'T':
 			xml = optarg;
 			break;
@@ -351,6 +490,10 @@ int main(int argc, char **argv)
 	/* Like mqcount: by default one thread per queue, but no more than CPUs. */
 	if (!(po.flags & MQCAP_PLAN_OVERSUBSCRIBE))
 		po.flags |= MQCAP_PLAN_FIT;
+	if ((save || threaded) && !apply) {
+		cli_warn("--save and --threaded go with --apply");
+		return 2;
+	}
 	if (apply && xml) {
 		cli_warn("--apply changes this machine: it cannot be combined with --topology");
 		return 2;
@@ -382,12 +525,16 @@ int main(int argc, char **argv)
 		}
 
 	if (apply) {
+		if (save && !(save_file = fopen(save, "w")))
+			cli_die(1, "--save %s: %s", save, strerror(errno));
 		for (unsigned i = 0; i < nd; i++) {
 			bool has_irq = false;
 
 			for (unsigned q = 0; q < devs[i].nq; q++)
-				has_irq |= !strcmp(devs[i].q[q].kind, "irq");
-			if (has_irq || devs[i].threaded == 1)
+				has_irq |= devs[i].q[q].qirq.irq >= 0;
+			/* where interrupts exist the poll runs in softirq on the interrupt's CPU:
+			 * placing the interrupt places the poller; threads only when asked */
+			if ((has_irq && !threaded) || devs[i].threaded == 1)
 				continue;
 			rc = mqcap_napi_set_threaded(devs[i].name, true);
 			if (rc) {
@@ -403,34 +550,18 @@ int main(int argc, char **argv)
 			return errno == ENOMEM ? 1 : 2;
 		}
 		for (unsigned i = 0, n = 0; i < nd; i++)
-			for (unsigned q = 0; q < devs[i].nq; q++, n++) {
-				struct qinfo *qi = &devs[i].q[q];
-				int cpu = p->queues[n].planned_poller_cpu;
-
-				if (cpu < 0 || qi->cpu == cpu)
-					continue;
-				if (!strcmp(qi->kind, "napi")) {
-					struct mqcap_napi_thread th = { .queue = q, .pid = qi->napi_pid };
-
-					rc = mqcap_napi_pin(&th, cpu);
-				} else if (!strcmp(qi->kind, "irq")) {
-					rc = set_irq_cpu(qi->irq, cpu);
-				} else {
-					continue;
-				}
-				if (rc) {
-					cli_warn("%s queue %u: cannot pin its poller to CPU %d: %s", devs[i].name,
-						 q, cpu, strerror(-rc));
-					failed++;
-				} else {
-					pinned++;
-				}
-			}
+			for (unsigned q = 0; q < devs[i].nq; q++, n++)
+				apply_queue(&devs[i], q, p->queues[n].planned_poller_cpu, json, &pinned,
+					    &failed);
 		mqcap_plan_free(p);
 		for (unsigned i = 0; i < nd; i++)
 			inspect(&devs[i], t);
+		if (save_file && fclose(save_file))
+			cli_warn("--save %s: %s", save, strerror(errno));
 		if (!json)
-			printf("applied: %u poller(s) pinned, %u failure(s)\n\n", pinned, failed);
+			printf("applied: %u poller(s) and interrupt(s) moved, %u failure(s)%s%s\n\n",
+			       pinned, failed, save ? "; the previous affinities are in " : "",
+			       save ? save : "");
 		rc = failed ? 1 : 0;
 	}
 	p = make_plan(t, devs, nd, &po, repin && !apply);

@@ -29,6 +29,12 @@ struct {
 	__type(value, __u32);
 } captured SEC(".maps");
 
+/* Set by user space before loading, when the kernel refuses bpf_xdp_adjust_meta() in XDP
+ * programs (6.18.44-fc does: "program of this type cannot use helper"). The verifier knows a
+ * read-only value, so it skips the branch that calls the helper; frames then carry no
+ * metadata and get the time of the burst that reads them. */
+const volatile __u32 no_meta = 0;
+
 /* Slot MQCAP_XDP_MAX_QUEUES collects queues beyond the maps' size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -81,7 +87,7 @@ int mqcap_xdp_redirect(struct xdp_md *ctx)
 		c->no_socket++;
 		return XDP_PASS;
 	}
-	if (!put_timestamp(ctx))
+	if (no_meta || !put_timestamp(ctx))
 		c->meta_failed++;
 	c->redirected++;
 	return bpf_redirect_map(&xsks, q, XDP_DROP);

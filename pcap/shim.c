@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -389,8 +390,8 @@ static int install(struct shim *s, mqcap_t *c)
 		mqcap_close(c);
 		return shim_err(s, PCAP_ERROR, "%s: epoll_ctl: %s", s->name, strerror(err));
 	}
-	/* release: pcap_breakloop on another thread sees an open handle */
-	old = atomic_exchange_explicit(&s->c, c, memory_order_acq_rel);
+	old = s->c;
+	s->c = c;
 	if (old) {
 		struct mqcap_stats st;
 
@@ -404,7 +405,9 @@ static int install(struct shim *s, mqcap_t *c)
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, mqcap_fd(old), NULL);
 		mqcap_close(old);
 	}
-	s->pos = s->n = 0; /* views of the old capture: gone (libpcap flushes on a new filter too) */
+	/* views of the old capture: gone (libpcap flushes on a new filter too) */
+	s->pos = s->n = 0;
+	s->held = false;
 	return 0;
 }
 
@@ -413,9 +416,7 @@ static int install(struct shim *s, mqcap_t *c)
  * queue to one socket: no second capture while the first is open. */
 static bool is_packet(struct shim *s)
 {
-	mqcap_t *c = atomic_load_explicit(&s->c, memory_order_relaxed);
-
-	return c && !strcmp(mqcap_backend_name(c), "packet");
+	return s->c && !strcmp(mqcap_backend_name(s->c), "packet");
 }
 
 bool shim_take_break(struct shim *s)
@@ -456,9 +457,17 @@ pcap_t *pcap_create(const char *source, char *errbuf)
 	s->epfd = -1;
 	s->pendfd = -1;
 	s->txfd = -1;
+	s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->wakefd < 0) {
+		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%.200s: eventfd: %s", source, strerror(errno));
+		R->close(s->p);
+		free(s);
+		return NULL;
+	}
 	if (table_add(s)) {
 		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%.200s: more than %d mqcap handles open", source,
 			 SHIM_MAX);
+		close(s->wakefd);
 		R->close(s->p);
 		free(s);
 		return NULL;
@@ -603,6 +612,7 @@ int pcap_activate(pcap_t *p)
 {
 	const struct shim_real *R = shim_real();
 	struct shim *s = shim_find(p);
+	const char *warn;
 	int rc;
 
 	if (!s)
@@ -631,11 +641,17 @@ int pcap_activate(pcap_t *p)
 		goto fail;
 	s->activated = true;
 	/* xdp: asked for on a device the host uses: the host stops receiving the captured
-	 * queues' frames. libpcap's way to say such a thing: a warning (tcpdump prints it). */
-	if (mqcap_stack_warning(atomic_load_explicit(&s->c, memory_order_relaxed))) {
-		shim_err(s, 0, "%s",
-			 mqcap_stack_warning(atomic_load_explicit(&s->c, memory_order_relaxed)));
-		return PCAP_WARNING;
+	 * queues' frames. libpcap's form for it would be PCAP_WARNING, but the capture works,
+	 * and the programs disagree on what a positive return means: tcpdump prints it, others
+	 * test `pcap_activate(p) != 0` and exit (one did, on this very warning). libpcap's own
+	 * warnings answer a setting the program asked for and can act on (promiscuous mode, a
+	 * time stamp type); this one is about the host, and the user who typed xdp: is the one
+	 * to tell. So the activation returns 0, pcap_geterr keeps the message, and the user
+	 * gets it as one line on the standard error, from the wrapper's side of the program. */
+	warn = mqcap_stack_warning(s->c);
+	if (warn) {
+		shim_err(s, 0, "%s", warn);
+		fprintf(stderr, "mqcap-pcap: warning: %s\n", warn);
 	}
 	return 0;
 fail:
@@ -797,10 +813,17 @@ int pcap_setdirection(pcap_t *p, pcap_direction_t d)
 		return shim_err(s, PCAP_ERROR, "Invalid direction %d", (int)d);
 	if (d == s->direction)
 		return 0;
-	if (!is_packet(s))
-		return shim_err(s, PCAP_ERROR, "%s: the %s backend captures incoming packets only",
-				s->name, atomic_load(&s->c) ? mqcap_backend_name(atomic_load(&s->c))
-							    : "closed");
+	if (!is_packet(s)) {
+		/* An AF_XDP socket reads an RX queue, where every packet is incoming: IN and INOUT
+		 * (libpcap's default, which programs often set to be explicit) both describe that
+		 * capture as it is; OUT asks for packets the queue never has. */
+		if (d == PCAP_D_OUT)
+			return shim_err(s, PCAP_ERROR, "%s: PCAP_D_OUT: the %s backend reads an RX "
+					"queue, which has incoming packets only (packet: captures "
+					"outgoing ones)", s->name, mqcap_backend_name(s->c));
+		s->direction = d;
+		return 0;
+	}
 	old = s->direction;
 	s->direction = d;
 	if (open_new(s, &c) || install(s, c)) {
@@ -913,7 +936,8 @@ void pcap_close(pcap_t *p)
 		return;
 	}
 	table_remove(s);
-	mqcap_close(atomic_exchange_explicit(&s->c, NULL, memory_order_acq_rel));
+	mqcap_close(s->c);
+	close(s->wakefd);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->txfd >= 0)

@@ -11,9 +11,7 @@
 
 #include "shim_int.h"
 
-/* RX queues the kernel has active for dev: the rx-N entries of its sysfs queues folder
- * (sysfs shows real_num_rx_queues; inside `ip netns exec` it is the namespace's view). */
-static unsigned rx_queue_count(const char *dev)
+unsigned shim_rx_queue_count(const char *dev)
 {
 	char path[128];
 	struct dirent *e;
@@ -61,7 +59,7 @@ int pcap_findalldevs(pcap_if_t **alldevs, char *errbuf)
 	if (rc)
 		return rc;
 	for (pcap_if_t *d = *alldevs; d; d = d->next) {
-		unsigned n = rx_queue_count(d->name);
+		unsigned n = shim_rx_queue_count(d->name);
 		pcap_if_t *after = d->next, *last = d;
 
 		if (n < 2)

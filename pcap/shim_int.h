@@ -17,11 +17,16 @@
  * at activation with the final settings (the "shape"): pcap_compile, pcap_dump_open.
  *
  * One handle, one thread, as in libpcap; only pcap_breakloop may come from another thread or
- * a signal handler (an atomic flag and mqcap_wake's write(2), both async-signal-safe).
+ * a signal handler. It sets an atomic flag and writes the handle's own eventfd (wakefd, both
+ * async-signal-safe), and never touches the capture: pcap_setfilter and pcap_setdirection
+ * close and replace the capture, and a breakloop that woke it through mqcap_wake() could
+ * write to a handle just freed. The shim waits for packets itself (poll on the selectable fd
+ * and wakefd), so that wake reaches every wait.
  */
 #ifndef MQCAP_PCAP_SHIM_INT_H
 #define MQCAP_PCAP_SHIM_INT_H
 
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -48,12 +53,11 @@ struct shim {
 	int precision;                /* PCAP_TSTAMP_PRECISION_MICRO or _NANO */
 	int rfmon;
 	pcap_direction_t direction;
-	atomic_bool nonblock;         /* read by pcap_breakloop on other threads */
+	bool nonblock;
 	bool activated;
 
 	/* the capture */
-	mqcap_t *_Atomic c;           /* NULL before activation; read by pcap_breakloop from
-				       * other threads */
+	mqcap_t *c;                   /* NULL before activation; the handle's thread only */
 	char *filter_expr;            /* the expression of the filter in the kernel / in mqcap */
 	struct bpf_program ufilter;   /* filter run here, when mqcap could not take the expression */
 	bool has_ufilter;
@@ -64,6 +68,7 @@ struct shim {
 				       * delivered (the ring's fd no longer says so); made when the
 				       * program first asks for the selectable fd */
 	bool pend_set;                /* pendfd is signalled */
+	int wakefd;                   /* eventfd pcap_breakloop writes; lives as long as the handle */
 	int txfd;                     /* AF_PACKET socket for pcap_inject, opened on first use */
 	int tx_ifindex;               /* the device it sends on: the capture's first */
 	struct mqcap_stats base;      /* counters of captures closed by a reopen */
@@ -71,6 +76,8 @@ struct shim {
 	/* the burst being delivered: views valid until the next mqcap_recv_burst */
 	struct mqcap_pkt pkts[SHIM_BURST];
 	unsigned pos, n;
+	bool held;                    /* pcap_next_ex kept the views of a delivered burst for its
+				       * last packet (meanwhile the ring's fd polls readable) */
 	struct pcap_pkthdr hdr;       /* what pcap_next / pcap_next_ex point at */
 	atomic_bool brk;              /* pcap_breakloop; pairs with the acquire in shim_take_break */
 };
@@ -139,5 +146,15 @@ bool shim_take_break(struct shim *s);
 
 /* The name without backend prefix and queue selection: "xdp:eth1@2" -> "eth1". */
 void shim_base_device(const char *name, char *out, size_t outsz);
+
+/* RX queues the kernel has active for dev: the rx-N entries of its sysfs queues folder
+ * (sysfs shows real_num_rx_queues; inside `ip netns exec` it is the namespace's view);
+ * 0 when it cannot tell. */
+unsigned shim_rx_queue_count(const char *dev);
+
+/* Is name (len bytes, not necessarily terminated) an mqcap virtual device of one device,
+ * "eth1@2", "xdp:eth1@0-3", "packet:eth1", with queues that device has? Then its device's
+ * name goes to base. (shim_ifreq.c: answers ioctl SIOCGIF* and if_nametoindex for them.) */
+bool shim_virtual_base(const char *name, size_t len, char base[IFNAMSIZ]);
 
 #endif /* MQCAP_PCAP_SHIM_INT_H */

@@ -16,11 +16,13 @@
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim_int.h"
@@ -54,12 +56,114 @@ static void fill_hdr(const struct shim *s, const struct mqcap_pkt *k, struct pca
 	h->len = k->len;
 }
 
+/* A waiting call wakes this often to let mqcap check its queues (mqcap_warnings: the census
+ * of silent queues and of their numbering runs inside mqcap_recv_burst). */
+#define SHIM_TICK_MS 250
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+enum wait_result { WAIT_TIMEOUT, WAIT_TICK, WAIT_READABLE, WAIT_BREAK, WAIT_SIGNAL };
+
+/* Wait until the selectable fd is readable, pcap_breakloop is called, deadline (ms, < 0:
+ * none) passes, or one tick. The shim waits here rather than in mqcap_recv_burst so that
+ * pcap_breakloop wakes it through the handle's own eventfd, never through the capture (which
+ * pcap_setfilter may be replacing meanwhile). */
+static enum wait_result wait_packets(struct shim *s, int64_t deadline)
+{
+	struct pollfd fds[2] = { { .fd = s->epfd, .events = POLLIN },
+				 { .fd = s->wakefd, .events = POLLIN } };
+	int ms = SHIM_TICK_MS, r;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			return WAIT_TIMEOUT;
+		if (left < ms)
+			ms = (int)left;
+	}
+	r = poll(fds, 2, ms);
+	if (r < 0) /* EINTR: a signal; the program's handler may want its loop back */
+		return shim_take_break(s) ? WAIT_BREAK : WAIT_SIGNAL;
+	if (fds[1].revents) {
+		uint64_t v;
+
+		if (read(s->wakefd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: another read took it */
+		}
+		/* a wake whose break an earlier call already took is stale: wait on */
+		if (shim_take_break(s))
+			return WAIT_BREAK;
+	}
+	if (fds[0].revents)
+		return WAIT_READABLE;
+	return r == 0 && deadline >= 0 && now_ms() >= deadline ? WAIT_TIMEOUT : WAIT_TICK;
+}
+
+/*
+ * Get the next burst into s->pkts, as libpcap's read operation waits on Linux. Returns the
+ * burst's size, 0 when the read returns nothing, PCAP_ERROR_BREAK or PCAP_ERROR.
+ *  - nonblocking: never waits;
+ *  - blocking: waits up to the timeout the program set (0: until a packet comes, as libpcap's
+ *    TPACKET_V3 reads do);
+ *  - a read after the selectable fd polled readable returns at once, with 0 packets if there
+ *    are none (libpcap's contract for select/poll loops: such a program must never block in
+ *    pcap_dispatch while its own timers wait). The fd is readable only while packets wait,
+ *    since a fully delivered burst is given back before the read returns (shim_read); the
+ *    exceptions are a burst pcap_next_ex still holds for its last packet, frames that a
+ *    filter in mqcap rejects, and a device error: each gives one read that returns 0.
+ */
+static int shim_fill(struct shim *s)
+{
+	int64_t deadline = s->timeout_ms > 0 ? now_ms() + s->timeout_ms : -1;
+	bool was_held = s->held;
+
+	s->held = false;
+	for (;;) {
+		int n = mqcap_recv_burst(s->c, s->pkts, SHIM_BURST, 0);
+
+		if (n > 0) {
+			s->pos = 0;
+			s->n = (unsigned)n;
+			return n;
+		}
+		if (n < 0)
+			return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(s->c));
+		if (s->nonblock || (was_held && s->pendfd >= 0))
+			return 0;
+		switch (wait_packets(s, deadline)) {
+		case WAIT_TICK:
+			continue;
+		case WAIT_READABLE:
+			/* a short wait in mqcap reports a device error the fd polled for; the
+			 * read returns what it got, 0 included */
+			n = mqcap_recv_burst(s->c, s->pkts, SHIM_BURST, 1);
+			if (n < 0)
+				return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(s->c));
+			s->pos = 0;
+			s->n = (unsigned)n;
+			return n;
+		case WAIT_BREAK:
+			return PCAP_ERROR_BREAK;
+		case WAIT_TIMEOUT:
+		case WAIT_SIGNAL:
+			return 0;
+		}
+	}
+}
+
 /* libpcap's read operation: deliver up to cnt packets (cnt <= 0: what one burst holds).
  * Returns the number delivered, 0 on timeout (or nothing yet, nonblocking), PCAP_ERROR,
- * or PCAP_ERROR_BREAK when pcap_breakloop came before any packet. */
-static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user)
+ * or PCAP_ERROR_BREAK when pcap_breakloop came before any packet. keep: the caller hands
+ * out the last packet's data after the call (pcap_next_ex), so its burst stays held. */
+static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user, bool keep)
 {
-	mqcap_t *c = atomic_load_explicit(&s->c, memory_order_relaxed); /* our own thread */
 	int done = 0;
 
 	if (!s->activated)
@@ -67,18 +171,12 @@ static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user)
 	if (shim_take_break(s))
 		return PCAP_ERROR_BREAK;
 	if (s->pos == s->n) {
-		bool nb = atomic_load_explicit(&s->nonblock, memory_order_relaxed);
-		int to = nb ? 0 : s->timeout_ms > 0 ? s->timeout_ms : -1;
-		int n = mqcap_recv_burst(c, s->pkts, SHIM_BURST, to);
+		int n = shim_fill(s);
 
-		if (n < 0)
-			return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(c));
-		if (n == 0) {
+		if (n <= 0) {
 			pending_sync(s);
-			return shim_take_break(s) ? PCAP_ERROR_BREAK : 0;
+			return n;
 		}
-		s->pos = 0;
-		s->n = (unsigned)n;
 	}
 	while (s->pos < s->n && (cnt <= 0 || done < cnt)) {
 		const struct mqcap_pkt *k = &s->pkts[s->pos++];
@@ -95,6 +193,16 @@ static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user)
 		if (atomic_load_explicit(&s->brk, memory_order_relaxed))
 			break;
 	}
+	if (s->pos == s->n && s->n) {
+		/* Delivered: give the slots back now, not at the next read, so that the ring's
+		 * fd (inside the selectable one) stops polling readable for packets we had. */
+		if (keep) {
+			s->held = true;
+		} else {
+			mqcap_release(s->c);
+			s->pos = s->n = 0;
+		}
+	}
 	pending_sync(s);
 	return done;
 }
@@ -105,7 +213,7 @@ int pcap_dispatch(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 
 	if (!s)
 		return shim_real()->dispatch(p, cnt, cb, user);
-	return shim_read(s, cnt, cb, user);
+	return shim_read(s, cnt, cb, user, false);
 }
 
 int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
@@ -117,7 +225,7 @@ int pcap_loop(pcap_t *p, int cnt, pcap_handler cb, u_char *user)
 		return shim_real()->loop(p, cnt, cb, user);
 	for (;;) {
 		do /* a timeout is not an end for pcap_loop */
-			n = shim_read(s, cnt, cb, user);
+			n = shim_read(s, cnt, cb, user, false);
 		while (n == 0);
 		if (n < 0)
 			return n;
@@ -147,7 +255,7 @@ int pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **data)
 
 	if (!s)
 		return shim_real()->next_ex(p, h, data);
-	rc = shim_read(s, 1, take_one, (u_char *)&o);
+	rc = shim_read(s, 1, take_one, (u_char *)&o, true);
 	if (rc == 1) {
 		*h = &s->hdr;
 		*data = o.data;
@@ -172,7 +280,7 @@ const u_char *pcap_next(pcap_t *p, struct pcap_pkthdr *h)
 void pcap_breakloop(pcap_t *p)
 {
 	struct shim *s = shim_find(p);
-	mqcap_t *c;
+	uint64_t one = 1;
 
 	if (!s) {
 		shim_real()->breakloop(p);
@@ -180,14 +288,12 @@ void pcap_breakloop(pcap_t *p)
 	}
 	/* release: pairs with the acquire in shim_take_break */
 	atomic_store_explicit(&s->brk, true, memory_order_release);
-	/* Wake a blocked receive (a write to an eventfd: safe in a signal handler). Not in
-	 * nonblocking mode: nothing blocks in mqcap then, and the wake would leave the
-	 * program's own poll on the selectable fd readable. */
-	if (atomic_load_explicit(&s->nonblock, memory_order_relaxed))
-		return;
-	c = atomic_load_explicit(&s->c, memory_order_acquire); /* pairs with install() */
-	if (c)
-		mqcap_wake(c);
+	/* Wake a waiting read (a write to an eventfd: safe in a signal handler). Not part of
+	 * the selectable fd, as libpcap's own breakloop eventfd is not: the program's poll
+	 * does not turn readable for it. */
+	if (write(s->wakefd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, a wake is pending anyway */
+	}
 }
 
 static int selectable_fd(struct shim *s)
@@ -238,7 +344,7 @@ int pcap_setnonblock(pcap_t *p, int nonblock, char *errbuf)
 
 	if (!s)
 		return shim_real()->setnonblock(p, nonblock, errbuf);
-	atomic_store_explicit(&s->nonblock, nonblock != 0, memory_order_relaxed);
+	s->nonblock = nonblock != 0;
 	return 0;
 }
 
@@ -248,7 +354,7 @@ int pcap_getnonblock(pcap_t *p, char *errbuf)
 
 	if (!s)
 		return shim_real()->getnonblock(p, errbuf);
-	return atomic_load_explicit(&s->nonblock, memory_order_relaxed);
+	return s->nonblock;
 }
 
 /*
@@ -271,7 +377,7 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 	if (!s->activated)
 		return shim_err(s, PCAP_ERROR_NOT_ACTIVATED, "%s: not activated", s->name);
 	t = s->base;
-	c = atomic_load_explicit(&s->c, memory_order_relaxed);
+	c = s->c;
 	if (c) {
 		if (mqcap_stats(c, &cur))
 			return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(c));
@@ -293,7 +399,7 @@ int pcap_stats(pcap_t *p, struct pcap_stat *ps)
 static int tx_open(struct shim *s)
 {
 	struct mqcap_queue_info qi;
-	mqcap_t *c = atomic_load_explicit(&s->c, memory_order_relaxed);
+	mqcap_t *c = s->c;
 	int fd;
 
 	if (!c || mqcap_queue_info(c, 0, &qi))

@@ -608,7 +608,7 @@ void mqcap__backend_choose(const struct mqcap__capname *cn, enum mqcap_backend w
 		 cn->ndevs > 1 ? "are each" : "is");
 }
 
-void mqcap__backend_fallback(struct mqcap__choice *ch, const char *why)
+void mqcap__backend_fallback(struct mqcap__choice *ch, int err, const char *why)
 {
 	char prev[MQCAP__REASON_LEN];
 	const char *colon = strstr(ch->reason, ": ");
@@ -617,6 +617,7 @@ void mqcap__backend_fallback(struct mqcap__choice *ch, const char *why)
 	ch->backend = MQCAP_BACKEND_PACKET;
 	ch->takes_from_stack = false;
 	ch->warning[0] = '\0';
-	say(ch->reason, sizeof(ch->reason), "auto chose AF_PACKET: %s, but native XDP does "
-		 "not work there (%s)", prev, why);
+	say(ch->reason, sizeof(ch->reason), "auto chose AF_PACKET: %s, but %s (%s)", prev,
+	    err == -EOPNOTSUPP ? "native XDP does not work there" :
+	    "AF_XDP could not be opened there", why);
 }

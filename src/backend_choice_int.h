@@ -48,8 +48,10 @@ struct mqcap__choice {
 void mqcap__backend_choose(const struct mqcap__capname *cn, enum mqcap_backend want,
 			   struct mqcap__choice *ch);
 
-/* auto chose xdp but native XDP does not work on the device (why: the backend's message):
- * record that the capture falls back to AF_PACKET. */
-void mqcap__backend_fallback(struct mqcap__choice *ch, const char *why);
+/* auto chose xdp but the xdp backend could not open (err: its -errno, why: its message):
+ * native XDP does not work on the device (-EOPNOTSUPP), the queue is another process's
+ * (-EBUSY), a privilege is missing, ... Record that the capture falls back to AF_PACKET:
+ * auto never fails where AF_PACKET works. */
+void mqcap__backend_fallback(struct mqcap__choice *ch, int err, const char *why);
 
 #endif

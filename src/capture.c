@@ -416,10 +416,11 @@ static int open_live(struct mqcap *c, const struct mqcap__capname *cn, enum mqca
 		err = readers_open(c, &mqcap__backend_afpacket);
 	} else {
 		err = readers_open(c, &mqcap__backend_afxdp);
-		/* auto: AF_XDP only where native XDP works; the xdp backend says
-		 * -EOPNOTSUPP when it does not, and everything else is a real error */
-		if (err == -EOPNOTSUPP && want == MQCAP_BACKEND_AUTO) {
-			mqcap__backend_fallback(&c->choice, c->err.msg);
+		/* auto never fails where AF_PACKET works: whatever kept AF_XDP away (no
+		 * native XDP, a queue another process captures, a privilege), try AF_PACKET;
+		 * its own error is the answer if that fails too */
+		if (err && want == MQCAP_BACKEND_AUTO) {
+			mqcap__backend_fallback(&c->choice, err, c->err.msg);
 			err = readers_open(c, &mqcap__backend_afpacket);
 		}
 	}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * source_afxdp.c - the AF_XDP backend (prefix xdp:): one XSK socket with its own UMEM per RX
- * queue (xsk_queue.c), fed by mqcap's XDP program (bpf/xdp_redirect.bpf.c, attached once per
- * device per process by xdp_prog.c).
+ * queue (xsk_queue.c), fed by mqcap's XDP program (bpf/xdp_redirect.bpf.c, one per device,
+ * shared by every mqcap process that captures queues of it: xdp_prog.c).
  *
  * Receive is zero-copy towards the caller: recv() returns views into the UMEM and release()
  * hands the frames back to the fill ring. Whether the kernel filled the UMEM by copying
@@ -55,6 +55,7 @@
 #include "mqcap/napi.h"
 #include "mqcap/queues.h"
 #include "filter_int.h"
+#include "holder_int.h"
 #include "iface_int.h"
 #include "source_int.h"
 #include "xdp_prog_int.h"
@@ -86,7 +87,8 @@ struct afxdp {
 	int napi_cpu;              /* CPU the queue's poller was pinned to at open; -1 none */
 	/* Setup objects. */
 	struct mqcap__xdp_prog *prog;
-	bool claimed;              /* the queue is ours in the program: unbind on close */
+	bool claimed;              /* the queue is ours in this process: unclaim on close */
+	bool bound;                /* our socket is in the program's maps: unbind on close */
 	int promisc_fd;
 	struct mqcap_xdp_counters base; /* program counters at open: stats are since open */
 	char mode[32];
@@ -269,9 +271,11 @@ static void afxdp_close(struct mqcap__reader *r)
 	if (!a)
 		return;
 	/* Stop redirecting first, so no frame is sent to a socket that is going away. */
-	if (a->claimed)
+	if (a->bound)
 		mqcap__xdp_prog_unbind(a->prog, r->queue);
 	mqcap__xsk_close(a->x);
+	if (a->claimed)
+		mqcap__xdp_prog_unclaim(a->prog, r->queue);
 	mqcap__xdp_prog_put(a->prog);
 	mqcap__filter_free(&a->filter);
 	if (a->ep_fd >= 0)
@@ -298,6 +302,39 @@ static int set_promisc(struct mqcap__reader *r, struct afxdp *a, struct mqcap__e
 		return mqcap__err_set(e, errno, "%s: promiscuous mode: %s", r->dev_name,
 				      strerror(errno));
 	return 0;
+}
+
+/*
+ * The kernel lets one AF_XDP socket bind to an RX queue: that is what makes a queue one
+ * process's. When ours is refused (EBUSY), name the mqcap process that holds the queue
+ * (xdp_prog.c records it). When none does, the socket bound there before may be on its way
+ * out: a closed socket (its process killed, say) gives the queue back only when the kernel
+ * drops its last reference, moments later (the pool leaves the queue in deferred work), so
+ * try again for up to BUSY_WAIT_MS before calling the queue busy.
+ */
+#define BUSY_WAIT_MS 1000
+#define BUSY_STEP_MS 10
+
+static int xsk_open_queue(struct mqcap__reader *r, struct afxdp *a,
+			  const struct mqcap__xsk_cfg *cfg, struct mqcap__err *e)
+{
+	for (unsigned waited = 0;; waited += BUSY_STEP_MS) {
+		struct timespec step = { 0, BUSY_STEP_MS * 1000000L };
+		int err = mqcap__xsk_open(&a->x, r->dev_name, r->queue, cfg, e), pid;
+		char comm[32];
+
+		if (err != -EBUSY)
+			return err;
+		pid = mqcap__xdp_prog_holder(a->prog, r->queue);
+		if (pid > 0) {
+			mqcap__holder_comm(pid, comm, sizeof(comm));
+			return mqcap__err_set(e, EBUSY, "%s@%u is busy: pid %d (%s) captures this "
+					      "queue over AF_XDP", r->dev_name, r->queue, pid, comm);
+		}
+		if (waited >= BUSY_WAIT_MS)
+			return err;
+		nanosleep(&step, NULL);
+	}
 }
 
 static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct mqcap__err *e)
@@ -350,7 +387,7 @@ static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struc
 	cfg.zerocopy = o->flags & MQCAP_F_ZEROCOPY;
 	cfg.busy_poll = o->flags & MQCAP_F_BUSY_POLL;
 	cfg.busy_budget = o->busy_poll_budget;
-	err = mqcap__xsk_open(&a->x, r->dev_name, r->queue, &cfg, e);
+	err = xsk_open_queue(r, a, &cfg, e);
 	if (err)
 		goto fail;
 	if ((o->flags & MQCAP_F_PROMISC) && (err = set_promisc(r, a, e)))
@@ -366,6 +403,7 @@ static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struc
 	err = mqcap__xdp_prog_bind(a->prog, r->queue, mqcap__xsk_fd(a->x), e);
 	if (err)
 		goto fail;
+	a->bound = true;
 	a->napi_cpu = napi_pinned_cpu(r);
 	snprintf(a->mode, sizeof(a->mode), "xdp (%s%s)",
 		 mqcap__xsk_zerocopy(a->x) ? "zero-copy" : "copy",

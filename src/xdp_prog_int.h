@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xdp_prog_int.h - mqcap's XDP program on a device, shared by every AF_XDP reader of that
- * device in this process.
+ * device, in this process and in every other mqcap process.
  *
- * One program instance and one BPF link per (network namespace, device) per process,
- * reference counted: the first reader attaches it, the last one to leave detaches it, and a
- * process that dies (even by SIGKILL) detaches it with its link fd. A second process that
- * wants the same device gets -EBUSY naming the process holding it: sharing the program across
- * processes would make the second capture stop silently when the first process exits.
+ * One program per (network namespace, device), held by one BPF link. In a process, one
+ * object per device, reference counted: the first reader attaches the program, or joins the
+ * one another process attached (its own fds to the same link and maps), and the last reader
+ * of the process lets go of it. The kernel detaches the program when the last fd to its link
+ * closes: when the last process capturing the device closes it or dies, even by SIGKILL.
+ * Queues are owned by their AF_XDP sockets (one per queue, the kernel's rule); a process
+ * writes only its own queues' slots of the shared maps. xdp_prog.c says why it is shared
+ * this way and not through bpffs.
  *
  * All functions are safe to call from several threads (one mutex, setup path only).
  */
@@ -22,12 +25,14 @@
 struct mqcap__xdp_prog;
 
 /*
- * Get the program on ifindex (device dev_name, driver name drv from ethtool, "" if unknown),
- * attaching it in native mode on first use. With allow_generic, a device whose driver has no
+ * Get the program on ifindex (device dev_name, driver name drv from ethtool, "" if unknown):
+ * join the one another mqcap process attached, or attach it in native mode. With allow_generic, a device whose driver has no
  * native XDP gets generic (skb) mode instead, except veth, where generic mode reports the
  * wrong RX queue. Errors: -EOPNOTSUPP (no native XDP, or the device refuses it as it is
- * configured, e.g. an MTU too large for XDP), -EBUSY (another XDP program or
- * another process holds the device: the message names it), -EPERM, others from the kernel.
+ * configured, e.g. an MTU too large for XDP), -EBUSY (another XDP program, or
+ * an mqcap program of another build with other maps, holds the device: the message names it
+ * and its process), -EPERM (no CAP_BPF/CAP_NET_ADMIN; or joining another process's program
+ * without CAP_SYS_ADMIN), others from the kernel.
  */
 int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
 			bool allow_generic, struct mqcap__xdp_prog **out, struct mqcap__err *e);
@@ -36,7 +41,8 @@ int mqcap__xdp_prog_get(unsigned ifindex, const char *dev_name, const char *drv,
 void mqcap__xdp_prog_put(struct mqcap__xdp_prog *p);
 
 /* Reserve queue for one reader of this process: -EBUSY if another handle has it, -EINVAL
- * if it is beyond MQCAP_XDP_MAX_QUEUES. */
+ * if it is beyond MQCAP_XDP_MAX_QUEUES. Other processes are kept out by the kernel: the
+ * AF_XDP socket's bind fails while another socket is bound to the queue. */
 int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqcap__err *e);
 
 /*
@@ -50,15 +56,25 @@ int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqca
  */
 int mqcap__xdp_prog_cover(struct mqcap__xdp_prog *p, unsigned rx_queues, struct mqcap__err *e);
 
-/* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it. */
+/* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it.
+ * Only with the socket bound to the queue: that makes the slot this process's. */
 int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 			 struct mqcap__err *e);
 
-/* Stop redirecting the queue (its frames go to the stack again), empty its XSKMAP slot and
- * release the claim. */
+/* Stop redirecting the queue (its frames go to the stack again) and empty its XSKMAP slot.
+ * Only after a successful bind: the slot may be another process's otherwise. */
 void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue);
 
-/* The program's counters for queue, summed over CPUs (cumulative since attach). */
+/* The pid of the mqcap process whose socket holds queue (the kernel refused ours with EBUSY),
+ * or 0 when none is known: no mqcap process holds it (another program's socket, or one
+ * whose release the kernel has not finished). */
+int mqcap__xdp_prog_holder(const struct mqcap__xdp_prog *p, unsigned queue);
+
+/* Release the claim of mqcap__xdp_prog_claim(). */
+void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue);
+
+/* The program's counters for queue, summed over CPUs (cumulative since attach, whoever
+ * captured the queue: readers take a baseline at open). */
 int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,
 			     struct mqcap_xdp_counters *sum);
 

@@ -7,9 +7,21 @@
  *   pcap_probe [options] NAME
  *     -m MODE      nextex: pcap_next_ex until done (default)
  *                  poll:   nonblocking mode, poll() on pcap_get_selectable_fd, pcap_dispatch
+ *                          until it returns 0
+ *                  pollblk, select: blocking mode, poll() / select() on the selectable fd
+ *                          with a 100 ms timeout, one pcap_dispatch each time it is readable
+ *                          (a flow probe's loop: between packets the program runs its timers)
+ *                  pollnx: as pollblk, with one pcap_next_ex each time
+ *                  alarm:  pcap_loop(-1), pcap_breakloop from a SIGALRM handler after -A ms
+ *                  refilter: -c times pcap_compile + pcap_setfilter (alternating), while
+ *                          four other threads call pcap_breakloop without pause
  *                  break:  pcap_loop(-1) in this thread, pcap_breakloop from another thread
  *                          once -c packets came (or after -i ms without any)
  *                  open:   pcap_open_live, report, close (bad-input tests)
+ *                  ifreq:  look NAME up as programs do, without opening it: ioctl
+ *                          SIOCGIFFLAGS, MTU, INDEX, HWADDR, ADDR, NETMASK, BRDADDR on an
+ *                          AF_INET socket, if_nametoindex, pcap_lookupnet; prints "ifreq
+ *                          flags=... lookupnet=..." (a failed call: its errno name)
  *                  inject: send -c frames (EtherType 0x88b5, broadcast, payload "mqcap-pcap
  *                          inject N"): the first with pcap_inject, the rest with
  *                          pcap_sendpacket; prints "inject sent=N"
@@ -19,6 +31,10 @@
  *     -k CNT       cnt for pcap_dispatch in poll mode (default -1)
  *     -f EXPR      pcap_compile + pcap_setfilter
  *     -s SNAPLEN   -N (nanosecond time stamps)   -p (promiscuous)   -B BYTES (buffer)
+ *     -A MS        alarm mode: when the signal comes (default 1000)
+ *     -D DIR       pcap_setdirection(in|out|inout) after activation; prints "direction
+ *                  rc=RC msg=TEXT" and goes on
+ *     -L           open with pcap_open_live (as older programs do) instead of pcap_create
  *     -t MS        pcap_set_timeout (default 100)   -I (pcap_set_immediate_mode: libpcap's
  *                  TPACKET_V3 starts the timeout only once a packet came, so without it a
  *                  plain libpcap pcap_next_ex waits for ever when the traffic stops)
@@ -28,17 +44,27 @@
  * Output: "open fd=KIND datalink=D snaplen=S precision=P nonblock=B" (KIND: what the
  * selectable fd is, socket or anon_inode:[eventpoll]), then "stats recv=R drop=D ifdrop=I
  * got=N" and "end reason=count|idle|first|break rc=RC ms=MS" (break mode: how long
- * pcap_loop took to return after pcap_breakloop). Errors: "error status=N msg=TEXT", exit 1.
+ * pcap_loop took to return after pcap_breakloop). The fd loops (poll, pollblk, select) also
+ * print "loop ticks=T maxcall=MS": how often the wait timed out (the program's timers ran)
+ * and the longest pcap_dispatch call; nextex prints it too (ticks: calls that returned 0). Errors: "error status=N msg=TEXT", exit 1.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,7 +130,7 @@ static const char *fd_kind(int fd)
 	return buf;
 }
 
-static long break_ms = -1;
+static atomic_long break_ms = -1;   /* set by a thread or a signal handler */
 
 static void *breaker(void *arg)
 {
@@ -119,15 +145,141 @@ static void *breaker(void *arg)
 	return NULL;
 }
 
+/* ioctl(req) on name: the field's text, or the errno's name */
+static const char *ifreq_field(int fd, unsigned long req, const char *name)
+{
+	static char out[8][64];
+	static unsigned k;
+	char *o = out[k++ % 8];
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);   /* as programs copy it */
+	if (ioctl(fd, req, &ifr) < 0) {
+		snprintf(o, 64, "E%s", strerrorname_np(errno));
+		return o;
+	}
+	switch (req) {
+	case SIOCGIFFLAGS: snprintf(o, 64, "0x%x", (unsigned)ifr.ifr_flags & 0xffff); break;
+	case SIOCGIFMTU: snprintf(o, 64, "%d", ifr.ifr_mtu); break;
+	case SIOCGIFINDEX: snprintf(o, 64, "%d", ifr.ifr_ifindex); break;
+	case SIOCGIFHWADDR: {
+		const unsigned char *a = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+
+		snprintf(o, 64, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+		break;
+	}
+	default: /* the addresses */
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, o, 64);
+	}
+	return o;
+}
+
+static void ifreq_report(const char *name)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char errbuf[PCAP_ERRBUF_SIZE], n[INET_ADDRSTRLEN] = "-", m[INET_ADDRSTRLEN] = "-";
+	bpf_u_int32 net, mask;
+
+	if (fd < 0)
+		die(-1, "socket");
+	if (pcap_lookupnet(name, &net, &mask, errbuf) == 0) {
+		inet_ntop(AF_INET, &net, n, sizeof(n));
+		inet_ntop(AF_INET, &mask, m, sizeof(m));
+	}
+	printf("ifreq flags=%s mtu=%s index=%s hwaddr=%s addr=%s netmask=%s brdaddr=%s "
+	       "nametoindex=%u lookupnet=%s/%s\n", ifreq_field(fd, SIOCGIFFLAGS, name),
+	       ifreq_field(fd, SIOCGIFMTU, name), ifreq_field(fd, SIOCGIFINDEX, name),
+	       ifreq_field(fd, SIOCGIFHWADDR, name), ifreq_field(fd, SIOCGIFADDR, name),
+	       ifreq_field(fd, SIOCGIFNETMASK, name), ifreq_field(fd, SIOCGIFBRDADDR, name),
+	       if_nametoindex(name), n, m);
+	close(fd);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	break_ms = now_ms();
+	pcap_breakloop(pd);
+}
+
+static atomic_bool stop_breaking;
+
+static void *break_spinner(void *arg)
+{
+	unsigned long *n = arg;
+
+	while (!atomic_load(&stop_breaking)) {
+		pcap_breakloop(pd);
+		(*n)++;
+	}
+	return NULL;
+}
+
+/* A program's event loop on the selectable fd: wait (poll or select, 100 ms), then
+ * pcap_dispatch; nonblocking: dispatch until nothing is left. Returns the end reason. */
+static const char *fd_loop(long start, int kcnt, bool nonblock, bool use_select, bool nx)
+{
+	int fd = pcap_get_selectable_fd(pd), rc, r;
+	unsigned long ticks = 0;
+	long maxcall = 0, t0;
+	const char *reason;
+
+	if (fd < 0)
+		die(fd, "pcap_get_selectable_fd");
+	while (!(reason = done(start))) {
+		if (use_select) {
+			struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+			fd_set rd;
+
+			FD_ZERO(&rd);
+			FD_SET(fd, &rd);
+			r = select(fd + 1, &rd, NULL, NULL, &tv);
+		} else {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			r = poll(&pfd, 1, nonblock ? 50 : 100);
+		}
+		if (r < 0 && errno != EINTR)
+			die(-1, use_select ? "select" : "poll");
+		if (r == 0) {
+			ticks++;   /* the program's own timers would run here */
+			if (!nonblock)
+				continue;
+		}
+		do {
+			t0 = now_ms();
+			if (nx) {
+				struct pcap_pkthdr *h;
+				const u_char *data;
+
+				rc = pcap_next_ex(pd, &h, &data);
+				if (rc == 1)
+					on_pkt(NULL, h, data);
+			} else {
+				rc = pcap_dispatch(pd, kcnt, on_pkt, NULL);
+			}
+			if (now_ms() - t0 > maxcall)
+				maxcall = now_ms() - t0;
+		} while (nonblock && rc > 0 && !done(start));
+		if (rc < 0)
+			die(rc, "pcap_dispatch");
+	}
+	printf("loop ticks=%lu maxcall=%ld\n", ticks, maxcall);
+	return reason;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = "nextex", *filter = NULL, *wfile = NULL, *ready = NULL, *reason;
 	int snaplen = 262144, nano = 0, promisc = 0, buffer = 0, kcnt = -1, opt, rc = 0, to = 100, imm = 0;
+	int alarm_ms = 1000, live = 0;
+	const char *dir = NULL;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_stat ps;
 	long start;
 
-	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:t:I")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:t:IA:LD:")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'c': want = strtoul(optarg, NULL, 10); break;
@@ -143,8 +295,12 @@ int main(int argc, char **argv)
 		case 'R': ready = optarg; break;
 		case 't': to = atoi(optarg); break;
 		case 'I': imm = 1; break;
+		case 'A': alarm_ms = atoi(optarg); break;
+		case 'L': live = 1; break;
+		case 'D': dir = optarg; break;
 		default:
-			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|break|open|inject] [-c N] [-i MS] "
+			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|pollblk|select|alarm|refilter|break|open|inject|ifreq] "
+				"[-c N] [-i MS] [-A MS] [-L] [-D in|out|inout] "
 				"[-W MS] [-k CNT] [-f EXPR] [-s LEN] [-N] [-p] [-B BYTES] [-t MS] [-I] "
 				"[-w FILE] [-R FILE] NAME\n");
 			return 2;
@@ -153,7 +309,11 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		return 2;
 
-	if (!strcmp(mode, "open")) {
+	if (!strcmp(mode, "ifreq")) {
+		ifreq_report(argv[optind]);
+		return 0;
+	}
+	if (!strcmp(mode, "open") || live) {
 		pd = pcap_open_live(argv[optind], snaplen, promisc, to, errbuf);
 		if (!pd) {
 			printf("error status=-1 msg=%s\n", errbuf);
@@ -178,6 +338,12 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die(rc, pcap_statustostr(rc));
 	}
+	if (dir) {
+		int d = !strcmp(dir, "in") ? PCAP_D_IN : !strcmp(dir, "out") ? PCAP_D_OUT : PCAP_D_INOUT;
+		int drc = pcap_setdirection(pd, (pcap_direction_t)d);
+
+		printf("direction rc=%d msg=%s\n", drc, drc ? pcap_geterr(pd) : "");
+	}
 	if (filter) {
 		struct bpf_program prog;
 
@@ -191,9 +357,9 @@ int main(int argc, char **argv)
 		die(-1, "pcap_dump_open");
 	if (!strcmp(mode, "poll") && pcap_setnonblock(pd, 1, errbuf))
 		die(-1, errbuf);
-	printf("open fd=%s datalink=%d snaplen=%d precision=%d nonblock=%d\n",
+	printf("open fd=%s datalink=%d snaplen=%d precision=%d nonblock=%d activate=%d\n",
 	       fd_kind(pcap_get_selectable_fd(pd)), pcap_datalink(pd), pcap_snapshot(pd),
-	       pcap_get_tstamp_precision(pd), pcap_getnonblock(pd, errbuf));
+	       pcap_get_tstamp_precision(pd), pcap_getnonblock(pd, errbuf), rc);
 	fflush(stdout);
 	if (ready)
 		fclose(fopen(ready, "w"));
@@ -217,29 +383,65 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "nextex")) {
 		struct pcap_pkthdr *h;
 		const u_char *data;
+		unsigned long ticks = 0;
+		long maxcall = 0, t0;
 
 		while (!(reason = done(start))) {
+			t0 = now_ms();
 			rc = pcap_next_ex(pd, &h, &data);
+			if (now_ms() - t0 > maxcall)
+				maxcall = now_ms() - t0;
 			if (rc < 0)
 				die(rc, "pcap_next_ex");
 			if (rc == 1)
 				on_pkt(NULL, h, data);
+			else
+				ticks++;
 		}
-	} else if (!strcmp(mode, "poll")) {
-		struct pollfd pfd = { .fd = pcap_get_selectable_fd(pd), .events = POLLIN };
+		printf("loop ticks=%lu maxcall=%ld\n", ticks, maxcall);
+	} else if (!strcmp(mode, "poll") || !strcmp(mode, "pollblk") || !strcmp(mode, "select") ||
+		   !strcmp(mode, "pollnx")) {
+		reason = fd_loop(start, kcnt, !strcmp(mode, "poll"), !strcmp(mode, "select"),
+				 !strcmp(mode, "pollnx"));
+	} else if (!strcmp(mode, "alarm")) {
+		struct sigaction sa = { .sa_handler = on_alarm };
+		struct itimerval it = { .it_value = { .tv_sec = alarm_ms / 1000,
+						      .tv_usec = alarm_ms % 1000 * 1000 } };
 
-		if (pfd.fd < 0)
-			die(pfd.fd, "pcap_get_selectable_fd");
-		while (!(reason = done(start))) {
-			if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
-				die(-1, "poll");
-			/* nonblocking: dispatch until it says nothing is left */
-			while ((rc = pcap_dispatch(pd, kcnt, on_pkt, NULL)) > 0)
-				if (done(start))
-					break;
-			if (rc < 0)
-				die(rc, "pcap_dispatch");
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;   /* as most programs set it: the wake must not need EINTR */
+		if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
+			die(-1, "setitimer");
+		rc = pcap_loop(pd, -1, on_pkt, NULL);
+		if (rc != PCAP_ERROR_BREAK)
+			die(rc, "pcap_loop did not return PCAP_ERROR_BREAK");
+		printf("end reason=break rc=%d ms=%ld\n", rc, now_ms() - break_ms);
+		reason = NULL;
+	} else if (!strcmp(mode, "refilter")) {
+		/* more spinners than CPUs: one preempted inside pcap_breakloop is what a
+		 * race with the reopen needs */
+		unsigned long breaks[4] = { 0 }, i, nb = 0;
+		pthread_t t[4];
+
+		for (i = 0; i < 4; i++)
+			if (pthread_create(&t[i], NULL, break_spinner, &breaks[i]))
+				die(-1, "pthread_create");
+		for (i = 0; i < want; i++) {
+			struct bpf_program prog;
+
+			if (pcap_compile(pd, &prog, i % 2 ? "tcp" : "udp", 1, PCAP_NETMASK_UNKNOWN))
+				die(-1, "pcap_compile");
+			if (pcap_setfilter(pd, &prog))
+				die(-1, "pcap_setfilter");
+			pcap_freecode(&prog);
 		}
+		atomic_store(&stop_breaking, true);
+		for (unsigned k = 0; k < 4; k++) {
+			pthread_join(t[k], NULL);
+			nb += breaks[k];
+		}
+		printf("refilter filters=%lu breaks=%lu\n", i, nb);
+		reason = "count";
 	} else if (!strcmp(mode, "break")) {
 		pthread_t t;
 

@@ -46,9 +46,10 @@ expect 1 "^error status=-1 msg=$D@9: No such device exists \(.*queue 9 does not 
 expect 1 "^error status=-1 msg=.*missing queue number" -- "$WRAP" "$PROBE" -m open "xdp:$D@"
 expect 1 "queue 9 does not exist" -- "$WRAP" tshark -i "$D@9" -c 1 -w "$DIR/t9.pcapng"
 
-# a device captured over AF_XDP by another process: busy, said so
+# a queue captured over AF_XDP by another process: busy, naming the queue and the process
+# (another queue of the device opens: test_xdp_multiproc.sh)
 pcap_start holder "$WRAP" "$PROBE" -m nextex -W 30000 -i 30000 "xdp:$D@1"
-expect 1 "busy" -- "${TD[@]}" -i "xdp:$D@2"
+expect 1 "$D@1 is busy: pid ${PIDS[holder]} \\(pcap_probe\\) captures this queue" -- "${TD[@]}" -i "xdp:$D@1"
 kill -TERM "${PIDS[holder]}"; pcap_wait holder   # (background jobs of a script ignore SIGINT)
 
 check "nothing of mqcap left on $D after the failures (no XDP program, not promiscuous)" pcap_clean

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # test_xdp_lifecycle - who may capture what over AF_XDP, and what is left behind.
-#   - a second process asking for a bound queue gets a clear "busy" error naming the
-#     process that holds the device, and the first capture keeps receiving every frame;
+#   - a second process asking for a bound queue gets a clear "busy" error naming the queue
+#     and the process that holds it, and the first capture keeps receiving every frame;
+#     a queue nobody captures opens in that second process (test_xdp_multiproc.sh counts);
 #   - two handles of one process on the same queue: the second gets "busy";
 #   - a capture killed with SIGKILL leaves no XDP program (the BPF link dies with it), and
 #     the next capture opens normally; nor a promiscuous device;
@@ -16,18 +17,23 @@ set -u
 xdp_testbed --queues 4
 prog_count() { ip netns exec "$RX_NS" ip link show "$1" | grep -c 'prog/xdp'; }
 
-# 1. A second process on a bound queue.
+# 1. A second process on a bound queue: busy; on a free queue of the same device: opens.
 probe_start "$TMPD/a" -T 5000 -i 0 "xdp:$RX_DEV@1" || tb_fail "open: $(cat "$TMPD/a")"
 a_pid=$PROBE_PID
 before=$(tb_rx_queue_packets)
-for q in 1 2; do
-	ip netns exec "$RX_NS" "$PROBE" -T 100 "xdp:$RX_DEV@$q" >"$TMPD/b$q" 2>&1
-	rc=$?
-	cat "$TMPD/b$q"
-	expect_eq "second process on queue $q: exit status" $rc 1
-	expect_eq "second process on queue $q: errno" "$(kv "$TMPD/b$q" error errno)" EBUSY
-	grep -q "busy.*pid $a_pid" "$TMPD/b$q" || tb_fail "the busy message does not name pid $a_pid"
-done
+ip netns exec "$RX_NS" "$PROBE" -T 100 "xdp:$RX_DEV@1" >"$TMPD/b1" 2>&1
+rc=$?
+cat "$TMPD/b1"
+expect_eq "second process on queue 1: exit status" $rc 1
+expect_eq "second process on queue 1: errno" "$(kv "$TMPD/b1" error errno)" EBUSY
+grep -q "$RX_DEV@1 is busy: pid $a_pid (xdp_probe)" "$TMPD/b1" ||
+	tb_fail "the busy message does not name queue 1 and pid $a_pid"
+ip netns exec "$RX_NS" "$PROBE" -T 100 "xdp:$RX_DEV@2" >"$TMPD/b2" 2>&1
+rc=$?
+cat "$TMPD/b2"
+expect_eq "second process on queue 2: exit status" $rc 0
+grep -q "^open .*mode=xdp" "$TMPD/b2" || tb_fail "queue 2 did not open over AF_XDP"
+expect_eq "XDP programs with two processes on the device" "$(prog_count "$RX_DEV")" 1
 send 4000
 probe_wait
 after=$(tb_rx_queue_packets)

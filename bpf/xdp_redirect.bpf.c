@@ -3,9 +3,10 @@
  * xdp_redirect.bpf.c - mqcap's XDP program: each frame goes to the AF_XDP socket of the RX
  * queue it arrived on, or to the network stack when nobody captures that queue.
  *
- * mqcap loads one instance per device per process (src/xdp_prog.c) and attaches it in native
- * mode through a BPF link, so it goes away with the process. Counters are per queue and per
- * CPU so drops can be attributed without atomics (see xdp_redirect.h for what adds up).
+ * One instance per device, shared by every mqcap process capturing queues of it
+ * (src/xdp_prog.c), attached in native mode through a BPF link that each of them holds, so it
+ * goes away with the last of them. Counters are per queue and per CPU so drops can be
+ * attributed without atomics (see xdp_redirect.h for what adds up).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -20,8 +21,10 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-/* Non-zero for each queue a handle captures. Kept apart from the XSKMAP so that "captured but
- * the socket is gone" (counted as no_socket) differs from "not captured" (passed). */
+/* Non-zero for each queue a handle captured: the pid of its process (for "busy" messages).
+ * Kept apart from the XSKMAP, whose slot the kernel empties when the socket is released, so
+ * that "captured but the socket is gone" (counted as no_socket) differs from "never
+ * captured" (passed). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MQCAP_XDP_MAX_QUEUES);

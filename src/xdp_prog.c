@@ -575,19 +575,6 @@ int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 	return 0;
 }
 
-void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue)
-{
-	__u32 key = queue;
-
-	if (queue >= MQCAP_XDP_MAX_QUEUES)
-		return;
-	mark_captured(p, queue, 0);
-	bpf_map_delete_elem(p->xsks_fd, &key);
-	pthread_mutex_lock(&lock);
-	p->claimed[queue] = QUEUE_CLAIMED;
-	pthread_mutex_unlock(&lock);
-}
-
 void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue)
 {
 	if (queue >= MQCAP_XDP_MAX_QUEUES)
@@ -613,20 +600,33 @@ int mqcap__xdp_prog_holder(const struct mqcap__xdp_prog *p, unsigned queue)
 	return mqcap__holder_has_link((int)pid, li.id) ? (int)pid : 0;
 }
 
-/* In the child of fork(): the queues this process has bound are the child's too (it holds
- * the same sockets); name it as their holder, since daemon(3) ends the parent at once. A
- * parent that keeps capturing as well shares the sockets: naming either is true. */
+/* Around fork(): the lock is taken first, so that the child gets the list whole (no thread is
+ * halfway through changing it) and an unlocked mutex. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* In the child: the queues this process has bound are the child's too (it holds the same
+ * sockets); name it as their holder, since daemon(3) ends the parent at once. A parent that
+ * keeps capturing as well shares the sockets: naming either is true. */
 static void after_fork_child(void)
 {
 	for (struct mqcap__xdp_prog *p = progs; p; p = p->next)
 		for (unsigned q = 0; q < MQCAP_XDP_MAX_QUEUES; q++)
 			if (p->claimed[q] == QUEUE_BOUND)
 				mark_captured(p, q, (__u32)getpid());
+	pthread_mutex_unlock(&lock);
 }
 
 static void atfork_register(void)
 {
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 int mqcap__xdp_prog_counters(struct mqcap__xdp_prog *p, unsigned queue,

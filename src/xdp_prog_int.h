@@ -56,21 +56,24 @@ int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqca
  */
 int mqcap__xdp_prog_cover(struct mqcap__xdp_prog *p, unsigned rx_queues, struct mqcap__err *e);
 
-/* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it.
- * Only with the socket bound to the queue: that makes the slot this process's. */
+/*
+ * Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it.
+ * Only with the socket bound to the queue: that makes the slot this process's. There is no
+ * unbind: the kernel empties the slot when the socket is released, that is when its last fd
+ * closes, in whichever process holds it after a fork(). Emptying it by hand on close would
+ * cut off a forked process that still reads the socket (daemon(3)'s child, whose parent
+ * exits). The queue stays marked captured, so its frames then count as no_socket, still
+ * passed to the stack.
+ */
 int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 			 struct mqcap__err *e);
-
-/* Stop redirecting the queue (its frames go to the stack again) and empty its XSKMAP slot.
- * Only after a successful bind: the slot may be another process's otherwise. */
-void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue);
 
 /* The pid of the mqcap process whose socket holds queue (the kernel refused ours with EBUSY),
  * or 0 when none is known: no mqcap process holds it (another program's socket, or one
  * whose release the kernel has not finished). */
 int mqcap__xdp_prog_holder(const struct mqcap__xdp_prog *p, unsigned queue);
 
-/* Release the claim of mqcap__xdp_prog_claim(). */
+/* Release the claim of mqcap__xdp_prog_claim() (after closing the queue's socket). */
 void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue);
 
 /* The program's counters for queue, summed over CPUs (cumulative since attach, whoever

@@ -138,8 +138,12 @@ int mqcap__xsk_open(struct mqcap__xsk **out, const char *dev, unsigned queue,
 		free(x);
 		return mqcap__err_set(e, ENOMEM, "out of memory");
 	}
+	/* Shared, not private: the kernel pins these pages and writes frames into them. After
+	 * fork() a private mapping gives one process copies the kernel never writes (the child,
+	 * as daemon(3) makes it: it read stale frames); a shared one is the same memory in both,
+	 * so whichever process goes on reading sees live frames (test_fork.sh). */
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (x->area == MAP_FAILED) {
 		unsigned long long mib = x->area_len >> 20;
 		int merr = errno;

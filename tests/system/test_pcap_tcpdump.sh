@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # tcpdump, unmodified, through mqcap-pcap on a 4-queue testbed with emulated RSS (issue 13).
-# Three tcpdumps capture one traffic run at once, each on its own virtual device (one process
-# at a time may hold a device over AF_XDP, so one of them uses xdp:), then a fourth alone:
+# Three tcpdumps capture one traffic run at once, each on its own virtual device (two of them
+# over AF_XDP, sharing the device's XDP program; the one that ends first leaves the other
+# capturing), then a fourth alone:
 #   xdp:RX@1 -Q in --time-stamp-precision nano -w F
 #   packet:RX@0 -w F 'udp or ip6'          (a filter: in the kernel with the queue selection)
-#   packet:RX@3 -c 40 -w F                 (ends by itself after 40 packets)
+#   xdp:RX@3 -c 40 -w F                    (ends by itself after 40 packets)
 #   RX@2 -w F                              (plain name: backend auto), in a second run
 # Each file holds exactly the frames rss.h predicts for its queue (per frame, by content),
 # nothing from another queue; the nano file is a nanosecond pcap; tcpdump's exit statistics
@@ -38,7 +39,7 @@ check "tcpdump -L -i xdp:$RX_DEV@1 lists Ethernet (pcap_list_datalinks): $(echo 
 	eval 'grep -q "^Data link types for xdp:$RX_DEV@1" <<<"$out" && grep -q "EN10MB (Ethernet)" <<<"$out"' 
 pcap_start q1 "${W[@]}" -i "xdp:$RX_DEV@1" -Q in --time-stamp-precision nano -w "$DIR/q1.pcap"
 pcap_start q0 "${W[@]}" -i "packet:$RX_DEV@0" -w "$DIR/q0.pcap" udp or ip6
-pcap_start q3 "${W[@]}" -i "packet:$RX_DEV@3" -c 40 -w "$DIR/q3.pcap"
+pcap_start q3 "${W[@]}" -i "xdp:$RX_DEV@3" -c 40 -w "$DIR/q3.pcap"
 pcap_send
 for t in q1 q0; do
 	pcap_stop $t; rc=$?
@@ -74,7 +75,7 @@ done
 
 # -c 40: 40 frames, each of queue 3 (the traffic puts far more than 40 there)
 "$DUMP" -P "pcap:$DIR/q3.pcap" > "$DIR/q3.pcap.txt"
-check "tcpdump -c 40 on packet:$RX_DEV@3: 40 frames, none of another queue" python3 - \
+check "tcpdump -c 40 on xdp:$RX_DEV@3: 40 frames, none of another queue" python3 - \
 	"$DIR/q3.pcap.txt" "$DIR/sent.txt" "$(pcap_want 3)" <<'PY'
 import sys
 def hashes(p):

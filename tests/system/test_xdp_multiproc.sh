@@ -7,6 +7,8 @@
 #   - one XDP program on the device for all of them;
 #   - a fifth process on a queue already captured gets a clear error naming the queue and
 #     the holder's pid; with the automatic backend it falls back to AF_PACKET and says why;
+#   - a process without CAP_SYS_ADMIN cannot join the program: a clear error, and auto
+#     falls back to AF_PACKET;
 #   - SIGKILL one of them: the three others keep capturing every frame of their queues, a
 #     new process takes the freed queue and counts exactly its share of what follows;
 #   - the last one out (by SIGINT, or by SIGKILL) leaves no XDP program on the device.
@@ -17,7 +19,7 @@ set -u
 tb_require_root
 tb_tool MQCOUNT mqcount
 tb_tool MQSEND mqsend
-tb_need python3
+tb_need python3 setpriv
 
 ROUNDS=${ROUNDS:-4}          # packets per flow of mqsend --paper's 4096 flows, per send
 NPKT=$((4096 * ROUNDS))
@@ -106,6 +108,22 @@ grep "^backend" "$dir/auto.out"
 grep -q "^backend: auto chose AF_PACKET: .*AF_XDP could not be opened there.*$RX_DEV@2 is busy: pid ${PIDS[q2]}" \
 	"$dir/auto.out" || tb_fail "the automatic backend does not say it fell back to AF_PACKET, and why"
 tb_log "ok: the same queue twice is refused over xdp: and falls back to AF_PACKET with auto"
+
+# Joining another process's program takes CAP_SYS_ADMIN (the kernel hands out a link and maps
+# by id to it only): without it, a clear error, and auto falls back to AF_PACKET.
+caps=",+net_raw,+net_admin,+bpf,+ipc_lock"
+nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all$caps
+	--ambient-caps=-all$caps --bounding-set=-all$caps)
+if tb_rx "${nobody[@]}" "$MQCOUNT" -q -d 1 -i "xdp:$RX_DEV@2" >"$dir/nocap.out" 2>&1; then
+	tb_fail "joined the XDP program without CAP_SYS_ADMIN: $(cat "$dir/nocap.out")"
+fi
+cat "$dir/nocap.out"
+grep -q "sharing it needs CAP_SYS_ADMIN" "$dir/nocap.out" || tb_fail "the error does not say CAP_SYS_ADMIN"
+tb_rx "${nobody[@]}" "$MQCOUNT" -d 1 -i "$RX_DEV@2" >"$dir/nocap-auto.out" 2>&1 ||
+	tb_fail "auto without CAP_SYS_ADMIN failed: $(cat "$dir/nocap-auto.out")"
+grep -q "^backend: auto chose AF_PACKET: .*sharing it needs CAP_SYS_ADMIN" "$dir/nocap-auto.out" ||
+	tb_fail "auto without CAP_SYS_ADMIN: $(grep '^backend' "$dir/nocap-auto.out")"
+tb_log "ok: without CAP_SYS_ADMIN, xdp: says so and auto uses AF_PACKET"
 
 send
 

@@ -13,9 +13,12 @@
 #   - then each instance must still be running, end or export as the program's own tools say,
 #     and count, per queue, exactly the packets RSS sent there and at least its flows; the
 #     queues add up to what was sent, and to the reference where the reference is exact.
-# A test defines three functions and calls prog_round:
+# A test defines these functions and calls prog_round (the optional ones let the instances
+# start and end side by side: one after the other took a minute for five tsharks here):
 #   prog_start_one TAG BACKEND DEV MODE   start one instance (MODE fg or daemon; BACKEND packet,
 #                                         xdp, or libpcap for the reference); 0 once it runs
+#   prog_ready_one TAG                    (optional) 0 once it captures
+#   prog_signal_one TAG                   (optional) ask it to end
 #   prog_stop_one TAG                     make it export and end; 0 when it did, in time
 #   prog_count_one TAG                    print "PACKETS FLOWS" from its output
 # Helpers for them:
@@ -23,7 +26,7 @@
 #                                         for libpcap); PIDFILE - keeps it in the foreground (a
 #                                         child of this shell), else CMD daemonizes and writes it
 #                                         (a pattern that matches one file, without spaces)
-#   prog_end TAG [SIGNAL]                 signal it (INT), wait for it to end (10 s)
+#   prog_end TAG [SIGNAL]                 signal it (INT; - for none), wait for it to end (10 s)
 #   prog_wait_for SECS CMD...             poll CMD until it succeeds
 #   prog_count_frames FILE                "PACKETS FLOWS" of the workload in a pcap/pcapng file
 . "$MQCAP_SRC/tests/system/pcap_common.sh"
@@ -90,8 +93,8 @@ prog_launch() {
 
 prog_end() {
 	local pid=${PIDS[$1]}
-	kill "-${2:-INT}" "$pid" 2>/dev/null
-	prog_wait_for 10 eval "! kill -0 $pid" || { echo "  $1 did not end on SIG${2:-INT}"; return 1; }
+	[ "${2:-INT}" = - ] || kill "-${2:-INT}" "$pid" 2>/dev/null
+	prog_wait_for 10 eval "! kill -0 $pid" || { echo "  $1 did not end (10 s)"; return 1; }
 	wait "$pid" 2>/dev/null   # a foreground instance: reap it
 	return 0
 }
@@ -113,7 +116,7 @@ prog_count_frames() {
 
 # prog_round BACKEND [ref]: one round (above); "ref" adds the whole-device reference
 prog_round() {
-	local backend=$1 ref=${2:-} q tag mode tags=() p f sum=0 sent=0
+	local backend=$1 ref=${2:-} q tag mode tags=() p f sum=0 sent=0 t0=$SECONDS t1 t2
 	declare -A MODE
 	for q in 0 1 2 3; do
 		tag=$backend.q$q
@@ -130,10 +133,20 @@ prog_round() {
 		if prog_start_one ref libpcap "$RX_DEV" "$mode"; then tags+=(ref); else
 			check "$PROG (libpcap) on $RX_DEV starts" false; fi
 	fi
+	if declare -F prog_ready_one > /dev/null; then
+		for tag in "${tags[@]}"; do
+			check "$PROG $tag (${MODE[$tag]}) captures" prog_ready_one "$tag"
+		done
+	fi
+	t1=$SECONDS
 	prog_traffic
+	t2=$SECONDS
 	for tag in "${tags[@]}"; do
 		check "$PROG $tag (${MODE[$tag]}) still runs after the idle periods" prog_alive "$tag"
 	done
+	if declare -F prog_signal_one > /dev/null; then
+		for tag in "${tags[@]}"; do prog_alive "$tag" && prog_signal_one "$tag"; done
+	fi
 	for tag in "${tags[@]}"; do   # (one that ended early has been reported)
 		prog_alive "$tag" && check "$PROG $tag (${MODE[$tag]}) exports and ends when told" prog_stop_one "$tag"
 	done
@@ -145,6 +158,8 @@ prog_round() {
 		check "$PROG $backend:$RX_DEV@$q (${MODE[$tag]}): $p packets (sent ${PRED[q]}), $f flows (sent ${FLOWS[q]})" \
 			eval "[ '${p:-0}' -eq ${PRED[q]} ] && [ '${f:-0}' -ge ${FLOWS[q]} ]"
 	done
+	tb_log "$backend round: started in $((t1 - t0)) s, traffic and idle periods $((t2 - t1)) s," \
+		"stopped and counted in $((SECONDS - t2)) s"
 	check "$PROG $backend: the 4 queues' instances add up to what was sent ($sum of $sent)" [ $sum -eq $sent ]
 	SUMS[$backend]=$sum
 	for tag in "${tags[@]}"; do   # what did not end stays out of the next round
@@ -171,7 +186,10 @@ prog_finish() {
 				[ "${SUMS[$b]}" -eq "$REF_PACKETS" ]
 		done
 	fi
-	check "nothing of mqcap left on $RX_DEV (no XDP program, not promiscuous)" pcap_clean
+	# (the kernel lets go of a killed process's sockets and link a moment after it is gone)
+	check "nothing of mqcap left on $RX_DEV (no XDP program, not promiscuous)" prog_wait_for 5 pcap_clean ||
+		tb_rx ip -d link show dev "$RX_DEV" | grep -E 'promiscuity|prog/xdp' | sed 's/^/  /'
+	check "no process of this test left running" eval "! pgrep -f '$DIR/' > /dev/null"
 	[ $fails -eq 0 ] || tb_fail "$fails checks failed"
 	echo "PASS"
 }

@@ -30,7 +30,8 @@ prog_start_one() {
 	fi
 }
 
-prog_stop_one() { prog_end "$1" TERM; }
+prog_signal_one() { kill -TERM "${PIDS[$1]}"; }
+prog_stop_one() { prog_end "$1" -; }
 
 prog_count_one() {
 	ra -r "$DIR/$1.argus" -n -c , -s saddr daddr sport dport pkts - tcp |

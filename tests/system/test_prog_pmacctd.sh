@@ -36,10 +36,12 @@ prog_start_one() {
 		{ echo "  $tag: its print plugin did not start: $(tail -3 "$DIR/$tag.log")"; return 1; }
 }
 
+prog_signal_one() { kill -INT "${PIDS[$1]}"; }
+
 prog_stop_one() {
 	local plugin
 	plugin=$(tr -dc 0-9 < "$DIR/$1.pid-print-default_print")
-	prog_end "$1" INT || return 1
+	prog_end "$1" - || return 1
 	prog_wait_for 10 eval "! kill -0 $plugin" || { echo "  $1: the print plugin did not end"; return 1; }
 }
 

@@ -13,15 +13,18 @@ tb_need tcpdump
 prog_testbed
 
 prog_start_one() {
-	local tag=$1
-	prog_launch "$tag" "$2" - tcpdump -i "$3" -n -w "$DIR/$tag.pcap" tcp dst port 80 &&
-		prog_wait_for 10 grep -q 'listening on' "$DIR/$tag.err" ||
-		{ echo "  $tag: $(tail -c 300 "$DIR/$tag.err")"; return 1; }
+	prog_launch "$1" "$2" - tcpdump -i "$3" -n -w "$DIR/$1.pcap" tcp dst port 80
 }
 
+prog_ready_one() {
+	prog_wait_for 10 grep -q 'listening on' "$DIR/$1.err" || { echo "  $1: $(tail -c 300 "$DIR/$1.err")"; return 1; }
+}
+
+prog_signal_one() { kill -INT "${PIDS[$1]}"; }
+
 prog_stop_one() {
-	prog_end "$1" INT || return 1
-	echo "  $1: $(grep -E 'packets (captured|received|dropped)' "$DIR/$1.err" | tr '\n' ' ')"
+	prog_end "$1" - || return 1
+	echo "  $1: $(grep -E 'packets? (captured|received|dropped)' "$DIR/$1.err" | tr '\n' ' ')"
 }
 
 prog_count_one() { prog_count_frames "$DIR/$1.pcap"; }

@@ -15,15 +15,18 @@ tb_need tshark
 prog_testbed
 
 prog_start_one() {
-	local tag=$1
-	prog_launch "$tag" "$2" - tshark -i "$3" -n -q -f 'tcp dst port 80' -w "$DIR/$tag.pcapng" &&
-		prog_wait_for 20 grep -q 'Capturing on' "$DIR/$tag.err" ||
-		{ echo "  $tag: $(tail -c 300 "$DIR/$tag.err")"; return 1; }
+	prog_launch "$1" "$2" - tshark -i "$3" -n -q -f 'tcp dst port 80' -w "$DIR/$1.pcapng"
 }
 
+prog_ready_one() {
+	prog_wait_for 30 grep -q 'Capturing on' "$DIR/$1.err" || { echo "  $1: $(tail -c 300 "$DIR/$1.err")"; return 1; }
+}
+
+prog_signal_one() { kill -INT "${PIDS[$1]}"; }
+
 prog_stop_one() {
-	prog_end "$1" INT || return 1
-	echo "  $1: $(grep -E 'packets? (captured|dropped)' "$DIR/$1.err" | tr '\n' ' ')"
+	prog_end "$1" - || return 1
+	echo "  $1: $(grep -E 'packets? (captured|received|dropped)' "$DIR/$1.err" | tr '\n' ' ')"
 }
 
 prog_count_one() { prog_count_frames "$DIR/$1.pcapng"; }

@@ -21,10 +21,10 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-/* Non-zero for each queue a handle captured: the pid of its process (for "busy" messages).
+/* Non-zero for each queue a handle captures: the pid of its process (for "busy" messages).
  * Kept apart from the XSKMAP, whose slot the kernel empties when the socket is released, so
- * that "captured but the socket is gone" (counted as no_socket) differs from "never
- * captured" (passed). */
+ * that "captured but the socket is gone" (a process died: counted as no_socket) differs from
+ * "not captured" (passed). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MQCAP_XDP_MAX_QUEUES);

@@ -24,8 +24,9 @@
 struct mqcap_xdp_counters {
 	__u64 seen;       /* frames that arrived on this RX queue */
 	__u64 redirected; /* handed to bpf_redirect_map() towards the queue's socket */
-	__u64 no_socket;  /* queue captured but its XSKMAP slot is empty (its socket was released:
-			   * the capture closed or died): lost to the capture, passed */
+	__u64 no_socket;  /* queue captured but its XSKMAP slot is empty (its socket was released
+			   * without a close that stops the redirect: the process died, or
+			   * forked): lost to the capture, passed */
 	__u64 passed;     /* queue not captured: XDP_PASS to the network stack */
 	__u64 meta_failed; /* no room for the timestamp metadata (frame still redirected) */
 };

@@ -339,6 +339,8 @@ static int open_new(struct shim *s, mqcap_t **out)
 		return rc;
 	if (s->promisc)
 		o.flags |= MQCAP_F_PROMISC;
+	if (s->immediate)
+		o.flags |= MQCAP_F_IMMEDIATE;
 	o.direction = s->direction == PCAP_D_OUT ? MQCAP_DIR_OUT
 		    : s->direction == PCAP_D_INOUT ? MQCAP_DIR_INOUT : MQCAP_DIR_IN;
 	if (s->buffer_size > 0) {
@@ -407,7 +409,6 @@ static int install(struct shim *s, mqcap_t *c)
 	}
 	/* views of the old capture: gone (libpcap flushes on a new filter too) */
 	s->pos = s->n = 0;
-	s->held = false;
 	return 0;
 }
 
@@ -535,8 +536,9 @@ int pcap_set_immediate_mode(pcap_t *p, int on)
 	if (!s)
 		return shim_real()->set_immediate_mode(p, on);
 	BEFORE_ACTIVATE(s);
-	/* Always in effect: mqcap hands over what arrived as soon as one packet is there; the
-	 * timeout bounds only the wait for the first. Kept for pcap_* symmetry. */
+	/* packet: a TPACKET_V2 ring, each frame handed over as it arrives (without it, frames
+	 * wait in blocks the kernel retires after up to 4 ms); xdp: hands frames over as they
+	 * arrive anyway. */
 	s->immediate = on;
 	return 0;
 }
@@ -946,6 +948,7 @@ void pcap_close(pcap_t *p)
 		close(s->pendfd);
 	ufilter_drop(s);
 	free(s->filter_expr);
+	free(s->oneshot);
 	if (s->shape)
 		R->close(s->shape);
 	R->close(s->p);

@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,13 +29,42 @@
 
 #include "shim_int.h"
 
-static int (*real_ioctl)(int, unsigned long, ...);
-static unsigned (*real_nametoindex)(const char *);
+typedef int (*ioctl_fn)(int, unsigned long, ...);
+typedef unsigned (*nametoindex_fn)(const char *);
+static _Atomic(ioctl_fn) real_ioctl;
+static _Atomic(nametoindex_fn) real_nametoindex;
 
+/* At load time; again from the first call if another library's constructor calls before
+ * ours ran (every thread finds the same values: relaxed stores suffice). */
 __attribute__((constructor)) static void ifreq_resolve(void)
 {
-	real_ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
-	real_nametoindex = (unsigned (*)(const char *))dlsym(RTLD_NEXT, "if_nametoindex");
+	atomic_store_explicit(&real_ioctl, (ioctl_fn)dlsym(RTLD_NEXT, "ioctl"),
+			      memory_order_relaxed);
+	atomic_store_explicit(&real_nametoindex,
+			      (nametoindex_fn)dlsym(RTLD_NEXT, "if_nametoindex"),
+			      memory_order_relaxed);
+}
+
+static ioctl_fn ioctl_next(void)
+{
+	ioctl_fn f = atomic_load_explicit(&real_ioctl, memory_order_relaxed);
+
+	if (!f) {
+		ifreq_resolve();
+		f = atomic_load_explicit(&real_ioctl, memory_order_relaxed);
+	}
+	return f;
+}
+
+static nametoindex_fn nametoindex_next(void)
+{
+	nametoindex_fn f = atomic_load_explicit(&real_nametoindex, memory_order_relaxed);
+
+	if (!f) {
+		ifreq_resolve();
+		f = atomic_load_explicit(&real_nametoindex, memory_order_relaxed);
+	}
+	return f;
 }
 
 /* The queue selection after '@' ("2", "0-3", "1,5") names queues below nq (nq 0: unknown,
@@ -127,13 +157,13 @@ int ioctl(int fd, unsigned long req, ...)
 			/* ask about the device; the program's ifreq keeps the name it gave */
 			memcpy(&q, ifr, sizeof(q));
 			memcpy(q.ifr_name, base, sizeof(q.ifr_name));
-			rc = real_ioctl(fd, req, &q);
+			rc = ioctl_next()(fd, req, &q);
 			if (rc == 0)
 				memcpy(&ifr->ifr_ifru, &q.ifr_ifru, sizeof(q.ifr_ifru));
 			return rc;
 		}
 	}
-	return real_ioctl(fd, req, arg);
+	return ioctl_next()(fd, req, arg);
 }
 
 unsigned if_nametoindex(const char *name)
@@ -141,6 +171,6 @@ unsigned if_nametoindex(const char *name)
 	char base[IFNAMSIZ];
 
 	if (name && shim_virtual_base(name, strnlen(name, 128), base))
-		return real_nametoindex(base);
-	return real_nametoindex(name);
+		return nametoindex_next()(base);
+	return nametoindex_next()(name);
 }

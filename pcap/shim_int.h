@@ -76,8 +76,8 @@ struct shim {
 	/* the burst being delivered: views valid until the next mqcap_recv_burst */
 	struct mqcap_pkt pkts[SHIM_BURST];
 	unsigned pos, n;
-	bool held;                    /* pcap_next_ex kept the views of a delivered burst for its
-				       * last packet (meanwhile the ring's fd polls readable) */
+	u_char *oneshot;              /* pcap_next_ex's copy of a burst's last packet (snaplen
+				       * bytes, made on first use), so the burst goes back at once */
 	struct pcap_pkthdr hdr;       /* what pcap_next / pcap_next_ex point at */
 	atomic_bool brk;              /* pcap_breakloop; pairs with the acquire in shim_take_break */
 };

@@ -18,6 +18,7 @@
 #include <net/ethernet.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -115,16 +116,14 @@ static enum wait_result wait_packets(struct shim *s, int64_t deadline)
  *  - a read after the selectable fd polled readable returns at once, with 0 packets if there
  *    are none (libpcap's contract for select/poll loops: such a program must never block in
  *    pcap_dispatch while its own timers wait). The fd is readable only while packets wait,
- *    since a fully delivered burst is given back before the read returns (shim_read); the
- *    exceptions are a burst pcap_next_ex still holds for its last packet, frames that a
- *    filter in mqcap rejects, and a device error: each gives one read that returns 0.
+ *    since a fully delivered burst is given back before the read returns (shim_read,
+ *    pcap_next_ex); the exceptions are frames that a filter in mqcap rejects, and a device
+ *    error: each gives a read that returns 0.
  */
 static int shim_fill(struct shim *s)
 {
 	int64_t deadline = s->timeout_ms > 0 ? now_ms() + s->timeout_ms : -1;
-	bool was_held = s->held;
 
-	s->held = false;
 	for (;;) {
 		int n = mqcap_recv_burst(s->c, s->pkts, SHIM_BURST, 0);
 
@@ -135,7 +134,7 @@ static int shim_fill(struct shim *s)
 		}
 		if (n < 0)
 			return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(s->c));
-		if (s->nonblock || (was_held && s->pendfd >= 0))
+		if (s->nonblock)
 			return 0;
 		switch (wait_packets(s, deadline)) {
 		case WAIT_TICK:
@@ -193,15 +192,11 @@ static int shim_read(struct shim *s, int cnt, pcap_handler cb, u_char *user, boo
 		if (atomic_load_explicit(&s->brk, memory_order_relaxed))
 			break;
 	}
-	if (s->pos == s->n && s->n) {
+	if (s->pos == s->n && s->n && !keep) {
 		/* Delivered: give the slots back now, not at the next read, so that the ring's
 		 * fd (inside the selectable one) stops polling readable for packets we had. */
-		if (keep) {
-			s->held = true;
-		} else {
-			mqcap_release(s->c);
-			s->pos = s->n = 0;
-		}
+		mqcap_release(s->c);
+		s->pos = s->n = 0;
 	}
 	pending_sync(s);
 	return done;
@@ -256,11 +251,22 @@ int pcap_next_ex(pcap_t *p, struct pcap_pkthdr **h, const u_char **data)
 	if (!s)
 		return shim_real()->next_ex(p, h, data);
 	rc = shim_read(s, 1, take_one, (u_char *)&o, true);
-	if (rc == 1) {
-		*h = &s->hdr;
-		*data = o.data;
+	if (rc != 1)
+		return rc;
+	if (s->pos == s->n && (s->oneshot || (s->oneshot = malloc((size_t)s->snaplen)))) {
+		/* The burst's last packet must stay valid until the next call, and holding the
+		 * burst for it would leave the selectable fd readable with nothing to read: as
+		 * libpcap's ring reads do for pcap_next_ex, copy it and give the burst back.
+		 * (Without the buffer the burst stays held: still right, one early wake.) */
+		memcpy(s->oneshot, o.data, s->hdr.caplen);
+		o.data = s->oneshot;
+		mqcap_release(s->c);
+		s->pos = s->n = 0;
+		pending_sync(s);
 	}
-	return rc;
+	*h = &s->hdr;
+	*data = o.data;
+	return 1;
 }
 
 const u_char *pcap_next(pcap_t *p, struct pcap_pkthdr *h)

@@ -30,6 +30,14 @@
  * frames prove another numbering (qnum.c). The program is locked (SO_LOCK_FILTER) only once
  * the numbering is settled.
  *
+ * Immediate mode (MQCAP_F_IMMEDIATE). A TPACKET_V3 block reaches us only when it is full or
+ * RETIRE_TOV_MS old, so a lone frame waits up to that long; a timeout of 0 is not allowed and a
+ * tiny one still batches. Like libpcap, which skips TPACKET_V3 in immediate mode for this
+ * reason, the socket then uses TPACKET_V2: one fixed-size slot per frame, handed to user space
+ * (and poll woken) as soon as the kernel has written it. The cost: a slot holds the largest
+ * frame the device can deliver (the MTU, or 64 KiB where GRO/LRO merge frames or outgoing
+ * frames are captured), so the same ring memory holds fewer frames.
+ *
  * VLAN. The receive path strips the outer VLAN tag into skb->vlan_tci before taps see the
  * frame (skb_vlan_untag), and TPACKET reports it in tp_vlan_tci/tp_vlan_tpid. We put it back
  * in place without copying the frame: PACKET_RESERVE leaves VLAN_HLEN bytes of headroom in
@@ -41,13 +49,17 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,12 +72,18 @@
 #define DEFAULT_RING_BYTES (4u << 20)       /* per queue */
 #define MAX_BLOCK_BYTES (128u << 10)        /* a 64 KiB GRO frame fits; 32 blocks by default */
 #define MIN_BLOCKS 4
+#define V2_GRO_FRAME (65535u + ETH_HLEN + VLAN_HLEN) /* largest merged frame, immediate mode */
+#define V2_MAX_BLOCK (1u << 20)
 
 struct afp {
 	int fd;
 	uint8_t *ring;
 	size_t ring_len;
 	uint32_t block_size, nblocks;
+	bool v2;                 /* immediate mode: TPACKET_V2 slots (then "block" below reads
+				  * "slot", and nblocks counts slots) */
+	uint32_t frame_size;     /* v2: bytes per slot */
+	uint32_t per_block;      /* v2: slots per block (a slot never spans two blocks) */
 	uint32_t cur;            /* block being read */
 	uint32_t held;           /* oldest block read but not yet given back */
 	uint32_t nheld;          /* blocks in [held, cur): walked, not yet given back */
@@ -81,6 +99,13 @@ struct afp {
 static inline struct tpacket_block_desc *block(struct afp *a, uint32_t i)
 {
 	return (struct tpacket_block_desc *)(a->ring + (size_t)i * a->block_size);
+}
+
+/* Immediate mode's slot i, where the kernel puts it: slots fill each block from its start. */
+static inline struct tpacket2_hdr *slot(struct afp *a, uint32_t i)
+{
+	return (struct tpacket2_hdr *)(a->ring + (size_t)(i / a->per_block) * a->block_size +
+				       (size_t)(i % a->per_block) * a->frame_size);
 }
 
 static int sys_fail(struct mqcap__reader *r, struct mqcap__err *e, const char *what)
@@ -121,6 +146,51 @@ static void ring_geometry(uint32_t ring_bytes, uint32_t *block_size, uint32_t *n
 		bs *= 2;
 	*block_size = bs;
 	*nblocks = ring_bytes / bs < MIN_BLOCKS ? MIN_BLOCKS : ring_bytes / bs;
+}
+
+/* Immediate mode: the largest frame a slot must hold. The MTU's frame, unless GRO or LRO
+ * merge received frames, or outgoing (GSO) frames are captured: then 64 KiB, as libpcap. */
+static uint32_t v2_max_frame(int fd, const char *dev, enum mqcap_direction dir)
+{
+	struct ethtool_value gro = { .cmd = ETHTOOL_GGRO }, fl = { .cmd = ETHTOOL_GFLAGS };
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (dir != MQCAP_DIR_IN)
+		return V2_GRO_FRAME;
+	ifr.ifr_data = (void *)&gro;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) || gro.data)
+		return V2_GRO_FRAME;   /* unknown counts as on */
+	ifr.ifr_data = (void *)&fl;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) || (fl.data & ETH_FLAG_LRO))
+		return V2_GRO_FRAME;
+	if (ioctl(fd, SIOCGIFMTU, &ifr) || ifr.ifr_mtu <= 0)
+		return V2_GRO_FRAME;
+	return (uint32_t)ifr.ifr_mtu + ETH_HLEN + VLAN_HLEN;
+}
+
+/* Immediate mode: slots that hold frames of up to maxlen bytes (the kernel writes the frame at
+ * TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + PACKET_RESERVE - ETH_HLEN), in blocks of whole pages,
+ * as many as ring_bytes holds and at least MIN_BLOCKS blocks. */
+static void v2_geometry(uint32_t ring_bytes, uint32_t maxlen, uint32_t *frame_size,
+			uint32_t *block_size, uint32_t *nframes)
+{
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE), bs = page, fs, per_block, nb;
+
+	fs = TPACKET_ALIGN(TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + VLAN_HLEN - ETH_HLEN + maxlen);
+	while (bs < fs)
+		bs *= 2;
+	/* a slot never spans blocks: grow the block until its unused tail is under 1/8 (a
+	 * 64 KiB slot alone in a 128 KiB block would waste half the ring) */
+	while (bs % fs > bs / 8 && bs < V2_MAX_BLOCK)
+		bs *= 2;
+	if (!ring_bytes)
+		ring_bytes = DEFAULT_RING_BYTES;
+	per_block = bs / fs;
+	nb = ring_bytes / bs < MIN_BLOCKS ? MIN_BLOCKS : ring_bytes / bs;
+	*frame_size = fs;
+	*block_size = bs;
+	*nframes = nb * per_block;
 }
 
 /* (Re)attach the socket program built from a->ko; lock: nothing may replace it afterwards. */
@@ -175,9 +245,10 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 		err = sys_fail(r, e, "AF_PACKET socket");
 		goto fail;
 	}
-	v = TPACKET_V3;
+	a->v2 = o->flags & MQCAP_F_IMMEDIATE;
+	v = a->v2 ? TPACKET_V2 : TPACKET_V3;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v))) {
-		err = sys_fail(r, e, "TPACKET_V3");
+		err = sys_fail(r, e, a->v2 ? "TPACKET_V2" : "TPACKET_V3");
 		goto fail;
 	}
 	v = VLAN_HLEN;
@@ -203,25 +274,37 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 	if (err)
 		goto fail;
 
-	ring_geometry(o->ring_bytes, &a->block_size, &a->nblocks);
-	req.tp_block_size = a->block_size;
-	req.tp_block_nr = a->nblocks;
-	req.tp_frame_size = TPACKET_ALIGNMENT << 7;   /* 2 KiB: V3 packs frames, this is nominal */
-	req.tp_frame_nr = (a->block_size / req.tp_frame_size) * a->nblocks;
-	req.tp_retire_blk_tov = RETIRE_TOV_MS;
-	req.tp_feature_req_word = 0;
+	if (a->v2) {
+		/* a tpacket_req3 begins with the tpacket_req the kernel reads for V2 */
+		v2_geometry(o->ring_bytes, v2_max_frame(a->fd, r->dev_name, o->direction),
+			    &a->frame_size, &a->block_size, &a->nblocks);
+		req.tp_block_size = a->block_size;
+		req.tp_frame_size = a->frame_size;
+		a->per_block = a->block_size / a->frame_size;
+		req.tp_frame_nr = a->nblocks;
+		req.tp_block_nr = a->nblocks / a->per_block;
+	} else {
+		ring_geometry(o->ring_bytes, &a->block_size, &a->nblocks);
+		req.tp_block_size = a->block_size;
+		req.tp_block_nr = a->nblocks;
+		req.tp_frame_size = TPACKET_ALIGNMENT << 7; /* 2 KiB: V3 packs frames; nominal */
+		req.tp_frame_nr = (a->block_size / req.tp_frame_size) * a->nblocks;
+		req.tp_retire_blk_tov = RETIRE_TOV_MS;
+		req.tp_feature_req_word = 0;
+	}
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
 		if (errno == ENOMEM)
 			err = mqcap__err_set(e, ENOMEM, "%s@%u: cannot allocate a %llu KiB "
 					     "TPACKET ring: %s (lower the ring memory: mem_budget "
 					     "or ring_bytes)", r->dev_name, r->queue,
-					     (unsigned long long)a->block_size * a->nblocks >> 10,
+					     (unsigned long long)req.tp_block_size *
+					     req.tp_block_nr >> 10,
 					     strerror(errno));
 		else
 			err = sys_fail(r, e, "PACKET_RX_RING");
 		goto fail;
 	}
-	a->ring_len = (size_t)a->block_size * a->nblocks;
+	a->ring_len = (size_t)req.tp_block_size * req.tp_block_nr;
 	a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED,
 		       a->fd, 0);
 	if (a->ring == MAP_FAILED) {
@@ -265,16 +348,88 @@ fail:
 }
 
 /* Put the stripped tag back in the headroom PACKET_RESERVE left in front of the frame. */
-static uint8_t *vlan_restore(struct tpacket3_hdr *h, uint8_t *mac)
+static uint8_t *vlan_restore(uint32_t status, uint16_t tci, uint16_t tpid, uint8_t *mac)
 {
-	uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid ?
-			h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-	uint16_t tag[2] = { htons(tpid), htons(h->hv1.tp_vlan_tci) };
+	uint16_t tag[2] = { htons((status & TP_STATUS_VLAN_TPID_VALID) && tpid ? tpid
+										: ETH_P_8021Q),
+			    htons(tci) };
 	uint8_t *dst = mac - VLAN_HLEN;
 
 	memmove(dst, mac, 2 * ETH_ALEN);
 	memcpy(dst + 2 * ETH_ALEN, tag, sizeof(tag));
 	return dst;
+}
+
+/* One frame as either ring version describes it. */
+struct afp_frame {
+	uint8_t *mac;
+	uint32_t caplen, len, status;
+	uint16_t vlan_tci, vlan_tpid;
+	const struct sockaddr_ll *sll;
+	uint64_t ts_ns;
+};
+
+/* Make frame f the packet *pkt: its tag put back, judged by the filter where the kernel could
+ * not. Returns false when the filter rejects it. */
+static bool afp_take(struct mqcap__reader *r, struct afp *a, struct afp_frame *f,
+		     struct mqcap_pkt *pkt)
+{
+	uint32_t flags = 0;
+
+	if (a->restore_vlan && (f->status & TP_STATUS_VLAN_VALID)) {
+		f->mac = vlan_restore(f->status, f->vlan_tci, f->vlan_tpid, f->mac);
+		f->caplen = f->caplen + VLAN_HLEN > a->snaplen ? a->snaplen : f->caplen + VLAN_HLEN;
+		f->len += VLAN_HLEN;
+		flags |= MQCAP_PKT_VLAN_RESTORED;
+		/* the kernel filter let it through untested (defer_vlan) */
+		if (!mqcap__filter_match(&a->filter, f->mac, f->caplen, f->len)) {
+			a->st.filtered++;
+			return false;
+		}
+	}
+	if (f->caplen < f->len)
+		flags |= MQCAP_PKT_TRUNCATED;
+	if (f->sll->sll_pkttype == PACKET_OUTGOING)
+		flags |= MQCAP_PKT_OUTGOING;
+	pkt->data = f->mac;
+	pkt->caplen = f->caplen;
+	pkt->len = f->len;
+	pkt->ts_ns = f->ts_ns;
+	pkt->queue = (uint16_t)r->queue;
+	pkt->dev = (uint16_t)r->dev;
+	pkt->flags = flags;
+	a->st.received++;
+	a->st.bytes += f->len;
+	return true;
+}
+
+/* Immediate mode: slot by slot, each the kernel's until it flips to TP_STATUS_USER. */
+static int afp_recv_v2(struct mqcap__reader *r, struct afp *a, struct mqcap_pkt *pkts,
+		       unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max && a->nheld < a->nblocks) {
+		struct tpacket2_hdr *h = slot(a, a->cur);
+		struct afp_frame f;
+
+		/* pairs with the kernel's smp_wmb() before it flips the slot to user */
+		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+			break;
+		a->cur = (a->cur + 1) % a->nblocks;
+		a->nheld++;
+		f = (struct afp_frame){
+			.mac = (uint8_t *)h + h->tp_mac, .caplen = h->tp_snaplen, .len = h->tp_len,
+			.status = h->tp_status, .vlan_tci = h->tp_vlan_tci,
+			.vlan_tpid = h->tp_vlan_tpid,
+			.sll = (const void *)((uint8_t *)h +
+					       TPACKET_ALIGN(sizeof(struct tpacket2_hdr))),
+			.ts_ns = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec,
+		};
+		if (afp_take(r, a, &f, &pkts[n]))
+			n++;
+	}
+	return (int)n;
 }
 
 static int afp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned max,
@@ -284,11 +439,12 @@ static int afp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned ma
 	unsigned n = 0;
 
 	(void)e;
+	if (a->v2)
+		return afp_recv_v2(r, a, pkts, max);
 	while (n < max) {
 		struct tpacket_block_desc *b = block(a, a->cur);
 		struct tpacket3_hdr *h;
-		uint8_t *mac;
-		uint32_t caplen, len, flags = 0;
+		struct afp_frame f;
 
 		if (!a->left) {
 			/* pairs with the kernel's smp_wmb() before it flips the block to user */
@@ -308,9 +464,14 @@ static int afp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned ma
 			}
 		}
 		h = (struct tpacket3_hdr *)a->next;
-		mac = (uint8_t *)h + h->tp_mac;
-		caplen = h->tp_snaplen;
-		len = h->tp_len;
+		f = (struct afp_frame){
+			.mac = (uint8_t *)h + h->tp_mac, .caplen = h->tp_snaplen, .len = h->tp_len,
+			.status = h->tp_status, .vlan_tci = h->hv1.tp_vlan_tci,
+			.vlan_tpid = h->hv1.tp_vlan_tpid,
+			.sll = (const void *)((uint8_t *)h +
+					       TPACKET_ALIGN(sizeof(struct tpacket3_hdr))),
+			.ts_ns = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec,
+		};
 		if (--a->left) {
 			a->next += h->tp_next_offset;
 		} else {
@@ -318,37 +479,8 @@ static int afp_recv(struct mqcap__reader *r, struct mqcap_pkt *pkts, unsigned ma
 			a->nheld++;
 			a->next = NULL;
 		}
-
-		if (a->restore_vlan && (h->tp_status & TP_STATUS_VLAN_VALID)) {
-			mac = vlan_restore(h, mac);
-			caplen = caplen + VLAN_HLEN > a->snaplen ? a->snaplen : caplen + VLAN_HLEN;
-			len += VLAN_HLEN;
-			flags |= MQCAP_PKT_VLAN_RESTORED;
-			/* the kernel filter let it through untested (defer_vlan) */
-			if (!mqcap__filter_match(&a->filter, mac, caplen, len)) {
-				a->st.filtered++;
-				continue;
-			}
-		}
-		if (caplen < len)
-			flags |= MQCAP_PKT_TRUNCATED;
-		{
-			const struct sockaddr_ll *sll = (const void *)((uint8_t *)h +
-					TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
-
-			if (sll->sll_pkttype == PACKET_OUTGOING)
-				flags |= MQCAP_PKT_OUTGOING;
-		}
-		pkts[n].data = mac;
-		pkts[n].caplen = caplen;
-		pkts[n].len = len;
-		pkts[n].ts_ns = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec;
-		pkts[n].queue = (uint16_t)r->queue;
-		pkts[n].dev = (uint16_t)r->dev;
-		pkts[n].flags = flags;
-		a->st.received++;
-		a->st.bytes += len;
-		n++;
+		if (afp_take(r, a, &f, &pkts[n]))
+			n++;
 	}
 	return (int)n;
 }
@@ -361,8 +493,12 @@ static void afp_release(struct mqcap__reader *r)
 	while (a->nheld) {
 		/* pairs with the kernel's smp_rmb() before it reads the status: our reads of
 		 * the block (and the VLAN rewrite) finish before the kernel reuses it */
-		__atomic_store_n(&block(a, a->held)->hdr.bh1.block_status, TP_STATUS_KERNEL,
-				 __ATOMIC_RELEASE);
+		if (a->v2)
+			__atomic_store_n(&slot(a, a->held)->tp_status, TP_STATUS_KERNEL,
+					 __ATOMIC_RELEASE);
+		else
+			__atomic_store_n(&block(a, a->held)->hdr.bh1.block_status,
+					 TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 		a->held = (a->held + 1) % a->nblocks;
 		a->nheld--;
 	}
@@ -371,7 +507,7 @@ static void afp_release(struct mqcap__reader *r)
 static int afp_stats(struct mqcap__reader *r, struct mqcap_stats *st)
 {
 	struct afp *a = r->priv;
-	struct tpacket_stats_v3 ks;
+	struct tpacket_stats_v3 ks = { 0 };   /* V2 fills the first two counters */
 	socklen_t len = sizeof(ks);
 
 	/* PACKET_STATISTICS resets the kernel's counters on every read: accumulate */

@@ -88,6 +88,7 @@ struct afxdp {
 	/* Setup objects. */
 	struct mqcap__xdp_prog *prog;
 	bool claimed;              /* the queue is ours in this process: unclaim on close */
+	bool bound;                /* our socket is in the program's maps: unbind on close */
 	int promisc_fd;
 	struct mqcap_xdp_counters base; /* program counters at open: stats are since open */
 	char mode[32];
@@ -269,8 +270,10 @@ static void afxdp_close(struct mqcap__reader *r)
 
 	if (!a)
 		return;
-	/* The kernel empties the queue's XSKMAP slot when the socket is released: now, or when
-	 * a process we forked closes its copy (xdp_prog_int.h, mqcap__xdp_prog_bind). */
+	/* Stop redirecting first, so no frame is sent to a socket that is going away; unless
+	 * the socket may live on in a process we forked (xdp_prog_int.h). */
+	if (a->bound)
+		mqcap__xdp_prog_unbind(a->prog, r->queue);
 	mqcap__xsk_close(a->x);
 	if (a->claimed)
 		mqcap__xdp_prog_unclaim(a->prog, r->queue);
@@ -401,6 +404,7 @@ static int afxdp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struc
 	err = mqcap__xdp_prog_bind(a->prog, r->queue, mqcap__xsk_fd(a->x), e);
 	if (err)
 		goto fail;
+	a->bound = true;
 	a->napi_cpu = napi_pinned_cpu(r);
 	snprintf(a->mode, sizeof(a->mode), "xdp (%s%s)",
 		 mqcap__xsk_zerocopy(a->x) ? "zero-copy" : "copy",

@@ -54,6 +54,8 @@ struct mqcap__xdp_prog {
 	unsigned installed_rx; /* RX queues when the program was last installed; 0 unknown */
 	struct mqcap_xdp_redirect *spare; /* the copy mqcap__xdp_prog_cover() installed last */
 	int xsks_fd, captured_fd, counters_fd; /* the skeleton's, or ours when joined */
+	bool forked;           /* this process forked, or is a fork's child, since it attached:
+				* its sockets may be shared with another process */
 	unsigned char claimed[MQCAP_XDP_MAX_QUEUES]; /* enum queue_state, per queue */
 };
 
@@ -575,6 +577,25 @@ int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 	return 0;
 }
 
+void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue)
+{
+	__u32 key = queue;
+	bool shared;
+
+	if (queue >= MQCAP_XDP_MAX_QUEUES)
+		return;
+	pthread_mutex_lock(&lock);
+	shared = p->forked;
+	if (p->claimed[queue] == QUEUE_BOUND)
+		p->claimed[queue] = QUEUE_CLAIMED;
+	pthread_mutex_unlock(&lock);
+	if (shared)
+		return;
+	/* Flag first, socket second: the program never sees "captured" without a socket. */
+	mark_captured(p, queue, 0);
+	bpf_map_delete_elem(p->xsks_fd, &key);
+}
+
 void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue)
 {
 	if (queue >= MQCAP_XDP_MAX_QUEUES)
@@ -609,6 +630,8 @@ static void before_fork(void)
 
 static void after_fork_parent(void)
 {
+	for (struct mqcap__xdp_prog *p = progs; p; p = p->next)
+		p->forked = true;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -617,10 +640,12 @@ static void after_fork_parent(void)
  * keeps capturing as well shares the sockets: naming either is true. */
 static void after_fork_child(void)
 {
-	for (struct mqcap__xdp_prog *p = progs; p; p = p->next)
+	for (struct mqcap__xdp_prog *p = progs; p; p = p->next) {
+		p->forked = true;
 		for (unsigned q = 0; q < MQCAP_XDP_MAX_QUEUES; q++)
 			if (p->claimed[q] == QUEUE_BOUND)
 				mark_captured(p, q, (__u32)getpid());
+	}
 	pthread_mutex_unlock(&lock);
 }
 

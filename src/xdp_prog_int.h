@@ -56,15 +56,8 @@ int mqcap__xdp_prog_claim(struct mqcap__xdp_prog *p, unsigned queue, struct mqca
  */
 int mqcap__xdp_prog_cover(struct mqcap__xdp_prog *p, unsigned rx_queues, struct mqcap__err *e);
 
-/*
- * Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it.
- * Only with the socket bound to the queue: that makes the slot this process's. There is no
- * unbind: the kernel empties the slot when the socket is released, that is when its last fd
- * closes, in whichever process holds it after a fork(). Emptying it by hand on close would
- * cut off a forked process that still reads the socket (daemon(3)'s child, whose parent
- * exits). The queue stays marked captured, so its frames then count as no_socket, still
- * passed to the stack.
- */
+/* Put the socket xsk_fd in the queue's XSKMAP slot and start redirecting the queue to it.
+ * Only with the socket bound to the queue: that makes the slot this process's. */
 int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
 			 struct mqcap__err *e);
 
@@ -72,6 +65,16 @@ int mqcap__xdp_prog_bind(struct mqcap__xdp_prog *p, unsigned queue, int xsk_fd,
  * or 0 when none is known: no mqcap process holds it (another program's socket, or one
  * whose release the kernel has not finished). */
 int mqcap__xdp_prog_holder(const struct mqcap__xdp_prog *p, unsigned queue);
+
+/*
+ * Before closing the queue's socket: stop redirecting the queue (its frames go to the stack,
+ * counted passed), unless this process forked since it bound the queue. Then the socket may
+ * live on in the other process (daemon(3)'s child, whose parent exits; a child that closes
+ * its copy while the parent reads), and it must go on receiving: the maps are left alone,
+ * and the kernel empties the XSKMAP slot when the socket is released, that is when its last
+ * fd closes, in whichever process (the queue's frames then count as no_socket, still passed).
+ */
+void mqcap__xdp_prog_unbind(struct mqcap__xdp_prog *p, unsigned queue);
 
 /* Release the claim of mqcap__xdp_prog_claim() (after closing the queue's socket). */
 void mqcap__xdp_prog_unclaim(struct mqcap__xdp_prog *p, unsigned queue);

@@ -68,6 +68,9 @@ enum mqcap_direction {
 #define MQCAP_F_BUSY_POLL       (1u << 2) /* xdp: prefer busy polling (SO_PREFER_BUSY_POLL) */
 #define MQCAP_F_NO_VLAN_RESTORE (1u << 3) /* packet: leave tags the kernel stripped out of the frame */
 #define MQCAP_F_XDP_GENERIC     (1u << 4) /* xdp: allow generic (skb) mode where it is correct */
+#define MQCAP_F_IMMEDIATE       (1u << 5) /* packet: hand each frame over as it arrives (TPACKET_V2
+					   * slots) rather than in blocks retired after up to 4 ms;
+					   * xdp hands frames over as they arrive anyway */
 
 /* The snaplen when none is asked for: libpcap's largest, so nothing is cut. */
 #define MQCAP_SNAPLEN_DEFAULT 262144u

@@ -34,6 +34,8 @@
  *     -A MS        alarm mode: when the signal comes (default 1000)
  *     -D DIR       pcap_setdirection(in|out|inout) after activation; prints "direction
  *                  rc=RC msg=TEXT" and goes on
+ *     -l           print "latency n=N p50_us= p90_us= max_us=": each packet's delay from
+ *                  the kernel's receive time stamp to the program
  *     -L           open with pcap_open_live (as older programs do) instead of pcap_create
  *     -t MS        pcap_set_timeout (default 100)   -I (pcap_set_immediate_mode: libpcap's
  *                  TPACKET_V3 starts the timeout only once a packet came, so without it a
@@ -90,9 +92,45 @@ static void die(int status, const char *what)
 	exit(1);
 }
 
+/* -l: each packet's delay from the kernel's receive stamp to the program (microseconds) */
+#define LAT_MAX 4096
+static bool lat_on;
+static long lat_us[LAT_MAX];
+static unsigned lat_n;
+
+static void lat_record(const struct pcap_pkthdr *h)
+{
+	struct timespec t;
+	long sub = h->ts.tv_usec;
+
+	if (!lat_on || lat_n == LAT_MAX)
+		return;
+	if (pcap_get_tstamp_precision(pd) == PCAP_TSTAMP_PRECISION_NANO)
+		sub /= 1000;
+	clock_gettime(CLOCK_REALTIME, &t);
+	lat_us[lat_n++] = (t.tv_sec - h->ts.tv_sec) * 1000000 + t.tv_nsec / 1000 - sub;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void lat_report(void)
+{
+	if (!lat_on || !lat_n)
+		return;
+	qsort(lat_us, lat_n, sizeof(lat_us[0]), cmp_long);
+	printf("latency n=%u p50_us=%ld p90_us=%ld max_us=%ld\n", lat_n, lat_us[lat_n / 2],
+	       lat_us[lat_n * 9 / 10], lat_us[lat_n - 1]);
+}
+
 static void on_pkt(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	(void)user;
+	lat_record(h);
 	if (dumper)
 		pcap_dump((u_char *)dumper, h, data);
 	atomic_fetch_add(&got, 1);
@@ -279,7 +317,7 @@ int main(int argc, char **argv)
 	struct pcap_stat ps;
 	long start;
 
-	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:t:IA:LD:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:i:W:k:f:s:NpB:w:R:t:IA:LD:l")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'c': want = strtoul(optarg, NULL, 10); break;
@@ -298,9 +336,10 @@ int main(int argc, char **argv)
 		case 'A': alarm_ms = atoi(optarg); break;
 		case 'L': live = 1; break;
 		case 'D': dir = optarg; break;
+		case 'l': lat_on = true; break;
 		default:
 			fprintf(stderr, "usage: pcap_probe [-m nextex|poll|pollblk|select|alarm|refilter|break|open|inject|ifreq] "
-				"[-c N] [-i MS] [-A MS] [-L] [-D in|out|inout] "
+				"[-c N] [-i MS] [-A MS] [-L] [-l] [-D in|out|inout] "
 				"[-W MS] [-k CNT] [-f EXPR] [-s LEN] [-N] [-p] [-B BYTES] [-t MS] [-I] "
 				"[-w FILE] [-R FILE] NAME\n");
 			return 2;
@@ -462,6 +501,7 @@ int main(int argc, char **argv)
 		pcap_dump_close(dumper);
 	if (pcap_stats(pd, &ps))
 		die(-1, "pcap_stats");
+	lat_report();
 	printf("stats recv=%u drop=%u ifdrop=%u got=%lu\n", ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
 	       atomic_load(&got));
 	if (reason)

@@ -153,7 +153,7 @@ prog_round() {
 	for q in 0 1 2 3; do
 		sent=$((sent + PRED[q]))
 		tag=$backend.q$q
-		read -r p f < <(prog_count_one "$tag" 2>/dev/null) || { p=0; f=0; }
+		read -r p f < <(prog_count_one "$tag") || { p=0; f=0; }
 		sum=$((sum + ${p:-0}))
 		check "$PROG $backend:$RX_DEV@$q (${MODE[$tag]}): $p packets (sent ${PRED[q]}), $f flows (sent ${FLOWS[q]})" \
 			eval "[ '${p:-0}' -eq ${PRED[q]} ] && [ '${f:-0}' -ge ${FLOWS[q]} ]"
@@ -166,7 +166,7 @@ prog_round() {
 		prog_alive "$tag" && kill -9 "${PIDS[$tag]}"
 	done
 	[ -n "$ref" ] || return 0
-	read -r p f < <(prog_count_one ref 2>/dev/null) || { p=0; f=0; }
+	read -r p f < <(prog_count_one ref) || { p=0; f=0; }
 	REF_PACKETS=${p:-0}
 	if [ "$REF_PACKETS" -eq $sent ]; then
 		echo "# $PROG on the whole device (libpcap): exact, $REF_PACKETS packets, $f flows"

@@ -45,8 +45,11 @@ prog_stop_one() {
 	prog_wait_for 10 eval "! kill -0 $plugin" || { echo "  $1: the print plugin did not end"; return 1; }
 }
 
+# (and, on stderr, the first flows whose packets are not the BURSTS * ROUNDS sent)
 prog_count_one() {
-	awk -F, 'NR > 1 {p += $6; n++} END {print p + 0, n + 0}' "$DIR/$1.csv"
+	awk -F, -v want=$((BURSTS * ROUNDS)) -v tag="$1" '
+		NR > 1 {p += $6; n++; if ($6 != want && odd++ < 5) print "  " tag ": " $0 > "/dev/stderr"}
+		END {print p + 0, n + 0}' "$DIR/$1.csv"
 }
 
 prog_round packet ref

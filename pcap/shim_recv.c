@@ -119,10 +119,19 @@ static enum wait_result wait_packets(struct shim *s, int64_t deadline)
  *    since a fully delivered burst is given back before the read returns (shim_read,
  *    pcap_next_ex); the exceptions are frames that a filter in mqcap rejects, and a device
  *    error: each gives a read that returns 0.
+ *    Nor do events that are not packets: the fd also holds mqcap's link-event socket, and a
+ *    change on the device (another process leaving it changes its promiscuity) makes it
+ *    readable with no packet behind it. So a program that took the selectable fd (pendfd
+ *    exists then) gets 0 at once when the fd was readable as the read began: two softflowd on
+ *    two queues, the first shut down, froze the second in the wait below for good.
  */
 static int shim_fill(struct shim *s)
 {
 	int64_t deadline = s->timeout_ms > 0 ? now_ms() + s->timeout_ms : -1;
+	/* Asked only of programs that poll the fd themselves: one more poll(0) per read beside
+	 * theirs. */
+	bool polled_ready = s->pendfd >= 0 &&
+			    poll(&(struct pollfd){ .fd = s->epfd, .events = POLLIN }, 1, 0) > 0;
 
 	for (;;) {
 		int n = mqcap_recv_burst(s->c, s->pkts, SHIM_BURST, 0);
@@ -134,7 +143,7 @@ static int shim_fill(struct shim *s)
 		}
 		if (n < 0)
 			return shim_err(s, PCAP_ERROR, "%s", mqcap_errmsg(s->c));
-		if (s->nonblock)
+		if (s->nonblock || polled_ready)
 			return 0;
 		switch (wait_packets(s, deadline)) {
 		case WAIT_TICK:

@@ -68,7 +68,8 @@
 #include "source_int.h"
 
 #define VLAN_HLEN 4
-#define RETIRE_TOV_MS 4                     /* latency bound of a partly filled block */
+#define RETIRE_TOV_MS 4                     /* latency bound of a partly filled block, unless
+					     * mqcap_opts.block_timeout_ms asks for another */
 #define DEFAULT_RING_BYTES (4u << 20)       /* per queue */
 #define MAX_BLOCK_BYTES (128u << 10)        /* a 64 KiB GRO frame fits; 32 blocks by default */
 #define MIN_BLOCKS 4
@@ -289,7 +290,7 @@ static int afp_open(struct mqcap__reader *r, const struct mqcap_opts *o, struct 
 		req.tp_block_nr = a->nblocks;
 		req.tp_frame_size = TPACKET_ALIGNMENT << 7; /* 2 KiB: V3 packs frames; nominal */
 		req.tp_frame_nr = (a->block_size / req.tp_frame_size) * a->nblocks;
-		req.tp_retire_blk_tov = RETIRE_TOV_MS;
+		req.tp_retire_blk_tov = o->block_timeout_ms ? o->block_timeout_ms : RETIRE_TOV_MS;
 		req.tp_feature_req_word = 0;
 	}
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {

@@ -97,6 +97,10 @@ struct mqcap_opts {
 	uint32_t busy_poll_budget;    /* xdp with MQCAP_F_BUSY_POLL; 0 = 64 */
 	uint64_t mem_budget;          /* bytes of ring memory for all the handle's queues together,
 				       * shared evenly; 0 = MQCAP_MEM_BUDGET_DEFAULT. See below. */
+	uint32_t block_timeout_ms;    /* packet: how long a partly filled TPACKET_V3 block waits
+				       * before it is handed over; 0 = 4 ms. libpcap uses the
+				       * program's read timeout here: at low rates each block then
+				       * holds more frames, and the ring a longer stall */
 };
 
 /*

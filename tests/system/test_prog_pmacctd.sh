@@ -46,8 +46,19 @@ prog_stop_one() {
 }
 
 # (and, on stderr, the first flows whose packets are not the BURSTS * ROUNDS sent)
+# pmacctd itself now and then writes one packet too many into one flow at exit: 8 runs of 43
+# showed one flow with want + 1, 6 of them in the reference on plain libpcap, with no mqcap
+# loaded (mqcount --verify on the same traffic: 0 duplicates in 56 captures; the frames the
+# shim handed over, decoded, held no repeat). Likely its core-to-plugin ring replaying its
+# last slot at exit. One such flow per instance counts as sent, and is said; any other
+# difference counts as it is.
 prog_count_one() {
 	awk -F, -v want=$((BURSTS * ROUNDS)) -v tag="$1" '
+		NR > 1 && $6 == want + 1 && !extra++ {
+			print "  " tag ": pmacctd counted one packet too many in " $0 \
+				" (its own known overcount)" > "/dev/stderr"
+			p += want; n++; next
+		}
 		NR > 1 {p += $6; n++; if ($6 != want && odd++ < 5) print "  " tag ": " $0 > "/dev/stderr"}
 		END {print p + 0, n + 0}' "$DIR/$1.csv"
 }
